@@ -27,7 +27,7 @@ const (
 // Run is one srutest run: the content of results.json.
 type Run struct {
 	Schema   int       `json:"schema"`
-	Name     string    `json:"name"`            // e.g. YAML file base name or "adhoc"
+	Name     string    `json:"name"`             // e.g. YAML file base name or "adhoc"
 	Series   string    `json:"series,omitempty"` // Ubuntu series (jammy, noble, …) when known
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`
