@@ -1,0 +1,153 @@
+package plan
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/srutest/srutest/report"
+)
+
+// Kernel is one kernel of the plan with the scenarios to run on it.
+type Kernel struct {
+	Name      string
+	Spec      string
+	Role      string
+	Pocket    string // "<series>-<pocket>" for ubuntu entries
+	Scenarios []Item
+}
+
+// Item is one cell to run.
+type Item struct {
+	Scenario string
+	Expected report.Outcome
+}
+
+// Plan is the expanded, filtered, sharded work list.
+type Plan struct {
+	Name        string
+	Series      string
+	Kernels     []Kernel
+	Reproducers []Repro
+}
+
+// Options narrow the plan.
+type Options struct {
+	Scenarios    []string // run only these (default: file's list, else Default)
+	KernelFilter string   // substring of kernel name or spec
+	Shard        Shard
+}
+
+// Shard selects every n-th kernel (1-based index i of n). Kernels, not cells,
+// are sharded: a guest boot is the expensive part, so a kernel's scenarios
+// stay together.
+type Shard struct{ Index, Count int }
+
+// ParseShard parses "i/n".
+func ParseShard(s string) (Shard, error) {
+	if s == "" {
+		return Shard{1, 1}, nil
+	}
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 1 || i > n {
+		return Shard{}, fmt.Errorf("shard %q: want i/n with 1 ≤ i ≤ n", s)
+	}
+	return Shard{i, n}, nil
+}
+
+// String renders the shard as "i/n" ("" for the whole run).
+func (s Shard) String() string {
+	if s.Count <= 1 {
+		return ""
+	}
+	return fmt.Sprintf("%d/%d", s.Index, s.Count)
+}
+
+// Expand turns a file into a plan. defaults is the scenario list used when
+// neither the file nor opts name any.
+func (f *File) Expand(opts Options, defaults []string) (*Plan, error) {
+	p := &Plan{Name: f.Name, Series: f.Series, Reproducers: f.Reproducers}
+	if p.Name == "" && f.path != "" {
+		p.Name = strings.TrimSuffix(baseName(f.path), ".yaml")
+	}
+	scen := defaults
+	if len(f.Scenarios) > 0 {
+		scen = nil
+		for _, s := range f.Scenarios {
+			scen = append(scen, s.Value)
+		}
+	}
+	for _, r := range f.Reproducers {
+		if len(f.Scenarios) == 0 {
+			scen = append(scen, r.Name)
+		}
+	}
+	if len(opts.Scenarios) > 0 {
+		allowed := map[string]bool{}
+		for _, s := range scen {
+			allowed[s] = true
+		}
+		for _, s := range opts.Scenarios {
+			if !allowed[s] {
+				return nil, fmt.Errorf("scenario %q is not part of this plan (have: %s)", s, strings.Join(scen, ", "))
+			}
+		}
+		scen = opts.Scenarios
+	}
+	shard := opts.Shard
+	if shard.Count == 0 {
+		shard = Shard{1, 1}
+	}
+	idx := 0
+	for _, k := range f.Kernels {
+		spec := k.Spec(f.Archive)
+		if opts.KernelFilter != "" && !strings.Contains(k.Name, opts.KernelFilter) && !strings.Contains(spec, opts.KernelFilter) {
+			continue
+		}
+		idx++
+		if (idx-1)%shard.Count != shard.Index-1 {
+			continue
+		}
+		pk := Kernel{Name: k.Name, Spec: spec, Role: k.Role}
+		if k.Ubuntu != nil {
+			pk.Pocket = k.Ubuntu.Series
+			if k.Ubuntu.Pocket != "release" {
+				pk.Pocket += "-" + k.Ubuntu.Pocket
+			}
+		}
+		for _, s := range scen {
+			exp := report.Pass
+			if o, ok := k.Expect.ByScenario[s]; ok {
+				exp = report.Outcome(o)
+			}
+			pk.Scenarios = append(pk.Scenarios, Item{Scenario: s, Expected: exp})
+		}
+		p.Kernels = append(p.Kernels, pk)
+	}
+	if idx == 0 {
+		return nil, fmt.Errorf("no kernel matches filter %q", opts.KernelFilter)
+	}
+	return p, nil
+}
+
+// Adhoc builds a plan from kernel specs given on the command line.
+func Adhoc(specs, scen []string) *Plan {
+	p := &Plan{Name: "adhoc"}
+	for _, s := range specs {
+		k := Kernel{Name: s, Spec: s}
+		for _, sc := range scen {
+			k.Scenarios = append(k.Scenarios, Item{Scenario: sc, Expected: report.Pass})
+		}
+		p.Kernels = append(p.Kernels, k)
+	}
+	return p
+}
+
+func baseName(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
