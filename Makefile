@@ -1,0 +1,49 @@
+# srutest — every target here is a README command.
+GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+BIN     := bin
+# srutest becomes the guest's /init and srutest-pair runs in the guest: both static.
+export CGO_ENABLED := 0
+
+.PHONY: all build deps demo test test-unit test-e2e fuzz lint bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN)/srutest ./cmd/srutest
+	$(GO) build -o $(BIN)/srutest-pair ./cmd/srutest-pair
+
+deps:
+	./scripts/install-deps.sh
+
+# Offline default: boots the Debian 6.1 and 6.12 kernels from the host's apt
+# sources and prints the kernel × scenario matrix.
+demo: deps build
+	$(BIN)/srutest run demo.yaml --out results/demo
+
+# Everything CI runs: lint, unit tests (race detector), end-to-end tests that
+# boot real Debian kernels under QEMU (TCG when there is no KVM).
+test: deps lint test-unit test-e2e
+
+lint:
+	@out=$$(gofmt -s -l .); if [ -n "$$out" ]; then echo "gofmt -s needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) mod tidy -diff
+
+test-unit:
+	CGO_ENABLED=1 $(GO) test -race -short -count=1 ./...
+
+test-e2e: build
+	$(GO) test -count=1 -timeout 40m -run 'E2E' -v ./e2e/ ./vm/ ./images/...
+
+# Short fuzzing pass over every parser.
+fuzz:
+	$(GO) test -run NONE -fuzz FuzzParseSS -fuzztime 30s ./scenarios/...
+	$(GO) test -run NONE -fuzz FuzzParsePcap -fuzztime 30s ./scenarios/...
+	$(GO) test -run NONE -fuzz FuzzParse -fuzztime 30s ./plan/
+
+bench: build
+	$(BIN)/srutest bench boot
+	$(BIN)/srutest bench matrix
+
+clean:
+	rm -rf $(BIN) results

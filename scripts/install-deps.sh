@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what srutest needs on a Debian/Ubuntu host: QEMU, the guest tools
+# copied into every initramfs (busybox-static, iproute2, tcpdump), and the
+# build/test toolchain bits. Idempotent; uses sudo when not root.
+set -euo pipefail
+pkgs=(qemu-system-x86 busybox-static iproute2 tcpdump cpio ca-certificates gcc libc6-dev make git xz-utils zstd)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	sudo=""
+	[ "$(id -u)" -eq 0 ] || sudo=sudo
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ]; then
+	echo "install-deps: Go ≥ 1.26 is required (https://go.dev/dl/)" >&2
+	exit 1
+fi
