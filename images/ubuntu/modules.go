@@ -58,26 +58,27 @@ func ModuleName(p string) string {
 }
 
 // ScanContents reads a Contents-<arch> index (one "<path> <section/pkg>[,…]"
-// per line) and returns, for each wanted module found under
-// lib/modules/<release>/ (or usr/lib/modules/<release>/), the package(s)
-// shipping it. Lines that do not parse are skipped: the index is verified by
-// hash before it is read, and old Contents files carry a free-text header.
-func ScanContents(r io.Reader, release string, wanted []string) (map[string][]string, error) {
+// per line) and returns, for each wanted module, the packages among pkgs that
+// ship a module file of that name under a lib/modules/ directory. Selecting by
+// package rather than by directory keeps it right when a package's module
+// directory is not <abi>-<flavour>. Lines that do not parse are skipped: the
+// index is verified by hash before it is read, and old Contents files carry
+// a free-text header.
+func ScanContents(r io.Reader, pkgs, wanted []string) (map[string][]string, error) {
 	want := map[string]bool{}
 	for _, m := range wanted {
 		want[m] = true
 	}
-	prefixes := [][]byte{[]byte("lib/modules/" + release + "/"), []byte("usr/lib/modules/" + release + "/")}
+	of := map[string]bool{}
+	for _, p := range pkgs {
+		of[p] = true
+	}
 	out := map[string][]string{}
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64*1024), 4*1024*1024)
 	for sc.Scan() {
 		line := sc.Bytes()
-		match := false
-		for _, p := range prefixes {
-			match = match || bytes.HasPrefix(line, p)
-		}
-		if !match {
+		if !bytes.HasPrefix(line, []byte("lib/modules/")) && !bytes.HasPrefix(line, []byte("usr/lib/modules/")) {
 			continue
 		}
 		i := bytes.LastIndexAny(line, " \t")
@@ -91,7 +92,7 @@ func ScanContents(r io.Reader, release string, wanted []string) (map[string][]st
 		}
 		for _, loc := range strings.Split(string(line[i+1:]), ",") {
 			pkg := path.Base(strings.TrimSpace(loc))
-			if pkg != "" && pkg != "." {
+			if of[pkg] {
 				out[name] = appendUnique(out[name], pkg)
 			}
 		}

@@ -368,7 +368,7 @@ func (r *Resolver) contents(ctx context.Context, f *fetcher, distURL string, rel
 		if err != nil {
 			return nil, false, fmt.Errorf("decompress %s/%s: %w", distURL, name, err)
 		}
-		m, err := ScanContents(zr, release, NeededModules)
+		m, err := ScanContents(zr, []string{"linux-image-unsigned-" + release, "linux-image-" + release, "linux-modules-" + release, "linux-modules-extra-" + release}, NeededModules)
 		if err != nil {
 			return nil, false, fmt.Errorf("%s/%s: %w", distURL, name, err)
 		}

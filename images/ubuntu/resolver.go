@@ -177,7 +177,9 @@ func WithRetry(idle time.Duration, attempts int, backoff time.Duration) Option {
 }
 
 // WithContents selects whether the Contents index is read.
-func WithContents(m ContentsMode) Option { return func(r *Resolver) error { r.Contents = m; return nil } }
+func WithContents(m ContentsMode) Option {
+	return func(r *Resolver) error { r.Contents = m; return nil }
+}
 
 // NewResolver returns a resolver with defaults: archive DefaultArchive,
 // Mirror from $SRUTEST_UBUNTU_ARCHIVE, the embedded Ubuntu archive key,

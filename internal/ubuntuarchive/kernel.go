@@ -112,7 +112,7 @@ func SyntheticKernel(release string) *KernelFiles {
 		Vmlinuz: []byte("not a real kernel: " + release + "\n"),
 		Config:  []byte("CONFIG_MPTCP=y\nCONFIG_INET_MPTCP_DIAG=m\nCONFIG_VETH=m\n"),
 		Modules: map[string][]byte{
-			"kernel/drivers/net/virtio_net.ko":  mod("virtio_net", "net_failover"),
+			"kernel/drivers/net/virtio_net.ko":   mod("virtio_net", "net_failover"),
 			"kernel/drivers/net/net_failover.ko": mod("net_failover", "failover"),
 			"kernel/net/core/failover.ko":        mod("failover", ""),
 			"kernel/drivers/net/veth.ko":         mod("veth", ""),
