@@ -279,10 +279,13 @@ func (f *fetcher) downloadOnce(ctx context.Context, url, partial string, size in
 		cerr = fmt.Errorf("write %s: %w", partial, err)
 	}
 	if cerr = done(cerr); cerr != nil {
-		if errors.Is(cerr, io.EOF) {
-			cerr = io.ErrUnexpectedEOF
+		switch {
+		case errors.Is(cerr, io.EOF), errors.Is(cerr, io.ErrUnexpectedEOF):
+			return fmt.Errorf("GET %s: got %d of %d bytes: %w", url, have, size, io.ErrUnexpectedEOF)
+		case errors.Is(cerr, ErrTimeout), strings.Contains(cerr.Error(), url):
+			return cerr
 		}
-		return cerr
+		return fmt.Errorf("GET %s: %w", url, cerr)
 	}
 	if have < size {
 		return fmt.Errorf("GET %s: got %d of %d bytes: %w", url, have, size, io.ErrUnexpectedEOF)
