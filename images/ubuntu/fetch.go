@@ -282,7 +282,7 @@ func (f *fetcher) downloadOnce(ctx context.Context, url, partial string, size in
 		switch {
 		case errors.Is(cerr, io.EOF), errors.Is(cerr, io.ErrUnexpectedEOF):
 			return fmt.Errorf("GET %s: got %d of %d bytes: %w", url, have, size, io.ErrUnexpectedEOF)
-		case errors.Is(cerr, ErrTimeout), strings.Contains(cerr.Error(), url):
+		case errors.Is(cerr, ErrTimeout):
 			return cerr
 		}
 		return fmt.Errorf("GET %s: %w", url, cerr)
