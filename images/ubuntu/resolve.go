@@ -79,8 +79,10 @@ func (r *Resolver) Download(ctx context.Context, res *Resolution, dlDir string) 
 		if !strings.HasSuffix(base, ".deb") || base != filepath.Base(base) {
 			return nil, fmt.Errorf("%s: Filename %q is not a .deb", pk.Name, pk.Filename)
 		}
-		dst := filepath.Join(dlDir, base)
-		paths[i] = dst
+		paths[i] = filepath.Join(dlDir, base)
+	}
+	for i, pk := range res.Packages {
+		dst := paths[i]
 		url := res.Archive + "/" + pk.Filename
 		g.Go(func() error {
 			if err := f.download(gctx, url, dst, pk.Size, pk.SHA256); err != nil {
