@@ -1,0 +1,230 @@
+package images
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// Cache sub-directories (see the package comment).
+const (
+	dirKernels = "kernels"
+	dirImages  = "images"
+	dirMarkers = "markers"
+	dirDebs    = "debs"
+	dirTmp     = "tmp"
+)
+
+// layoutVersion is mixed into every key: bump it when the layout or the
+// content rules of a layer change, so old entries are not reused.
+const layoutVersion = "srutest-images-v1"
+
+// Entry is one cache entry, as `srutest cache ls` shows it.
+type Entry struct {
+	Kind string // "kernel", "image", "marker", "deb", "tmp", "index"
+	Key  string // content key (or file name for debs)
+	Dir  string // path of the entry (directory or file)
+	Size int64  // bytes on disk
+	Used time.Time
+	Desc string
+}
+
+// DefaultCacheDir is $XDG_CACHE_HOME/srutest, or ~/.cache/srutest.
+func DefaultCacheDir() string {
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "srutest")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".cache", "srutest")
+	}
+	return filepath.Join(os.TempDir(), "srutest-cache")
+}
+
+// entryMeta is the small JSON every layer directory carries.
+type entryMeta struct {
+	Desc string `json:"desc"`
+}
+
+// touch marks p as used now (List/Prune read the mtime).
+func touch(p string) {
+	now := time.Now()
+	_ = os.Chtimes(p, now, now)
+}
+
+// commitDir renames the finished temp dir tmp to final. If another builder
+// got there first, tmp is dropped and the existing entry is used. Either
+// way final is complete afterwards: entries only ever appear by rename.
+func commitDir(tmp, final string) error {
+	if err := os.MkdirAll(filepath.Dir(final), 0o755); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		if _, serr := os.Stat(final); serr == nil {
+			os.RemoveAll(tmp)
+			return nil
+		}
+		return fmt.Errorf("commit cache entry %s: %w", final, err)
+	}
+	return nil
+}
+
+func dirSize(p string) int64 {
+	var n int64
+	filepath.WalkDir(p, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}
+
+func readDesc(p string) string {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return ""
+	}
+	var m entryMeta
+	if json.Unmarshal(b, &m) != nil {
+		return ""
+	}
+	return m.Desc
+}
+
+// List returns the cache entries under cacheDir, most recently used first.
+// A missing cache dir is an empty list.
+func List(cacheDir string) ([]Entry, error) {
+	var out []Entry
+	layer := func(sub, kind, meta string) error {
+		ents, err := os.ReadDir(filepath.Join(cacheDir, sub))
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("list cache: %w", err)
+		}
+		for _, e := range ents {
+			if !e.IsDir() {
+				continue
+			}
+			p := filepath.Join(cacheDir, sub, e.Name())
+			fi, err := os.Stat(p)
+			if err != nil {
+				continue
+			}
+			desc := ""
+			if meta != "" {
+				desc = readDesc(filepath.Join(p, meta))
+			}
+			out = append(out, Entry{Kind: kind, Key: e.Name(), Dir: p, Size: dirSize(p), Used: fi.ModTime(), Desc: desc})
+		}
+		return nil
+	}
+	if err := layer(dirKernels, "kernel", "kernel.json"); err != nil {
+		return nil, err
+	}
+	if err := layer(dirImages, "image", "image.json"); err != nil {
+		return nil, err
+	}
+	if err := layer(dirMarkers, "marker", "marker.json"); err != nil {
+		return nil, err
+	}
+	if err := layer(dirTmp, "tmp", ""); err != nil {
+		return nil, err
+	}
+	debRoot := filepath.Join(cacheDir, dirDebs)
+	err := filepath.WalkDir(debRoot, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		if !d.Type().IsRegular() || filepath.Ext(p) != ".deb" {
+			return nil
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		rel, _ := filepath.Rel(debRoot, p)
+		out = append(out, Entry{Kind: "deb", Key: filepath.Base(p), Dir: p, Size: fi.Size(), Used: fi.ModTime(), Desc: filepath.Dir(rel)})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list cache: %w", err)
+	}
+	// Other top-level dirs belong to resolvers (e.g. ubuntu/ index cache):
+	// shown, never pruned here.
+	top, _ := os.ReadDir(cacheDir)
+	for _, e := range top {
+		switch e.Name() {
+		case dirKernels, dirImages, dirMarkers, dirDebs, dirTmp:
+			continue
+		}
+		if e.IsDir() {
+			p := filepath.Join(cacheDir, e.Name())
+			fi, err := os.Stat(p)
+			if err != nil {
+				continue
+			}
+			out = append(out, Entry{Kind: "index", Key: e.Name(), Dir: p, Size: dirSize(p), Used: fi.ModTime(), Desc: "resolver cache"})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Used.After(out[j].Used) })
+	return out, nil
+}
+
+// Prune removes kernel, image, marker, deb and stale tmp entries not used
+// for olderThan (0 removes them all; tmp dirs younger than an hour are
+// kept, they may belong to a running build). Each entry is renamed away
+// before it is deleted, so no reader sees a half-removed entry.
+func Prune(cacheDir string, olderThan time.Duration) ([]Entry, error) {
+	ents, err := List(cacheDir)
+	if err != nil {
+		return nil, err
+	}
+	cut := time.Now().Add(-olderThan)
+	var removed []Entry
+	var errs []error
+	for _, e := range ents {
+		if e.Kind == "index" || olderThan > 0 && !e.Used.Before(cut) {
+			continue
+		}
+		if e.Kind == "tmp" && time.Since(e.Used) < time.Hour {
+			continue
+		}
+		if err := removeEntry(cacheDir, e.Dir); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, e)
+	}
+	return removed, errors.Join(errs...)
+}
+
+func removeEntry(cacheDir, p string) error {
+	tmpRoot := filepath.Join(cacheDir, dirTmp)
+	if filepath.Dir(p) == tmpRoot {
+		return os.RemoveAll(p)
+	}
+	if err := os.MkdirAll(tmpRoot, 0o755); err != nil {
+		return err
+	}
+	dead, err := os.MkdirTemp(tmpRoot, "prune-")
+	if err != nil {
+		return err
+	}
+	if err := os.Rename(p, filepath.Join(dead, filepath.Base(p))); err != nil {
+		os.RemoveAll(dead)
+		return fmt.Errorf("prune %s: %w", p, err)
+	}
+	return os.RemoveAll(dead)
+}

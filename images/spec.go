@@ -1,0 +1,116 @@
+package images
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Spec is a parsed kernel spec.
+type Spec struct {
+	// Kind is "apt", "deb", "dir", "bzimage" or the name of a registered
+	// Resolver (e.g. "ubuntu").
+	Kind string
+	// Args are the comma-separated arguments: package names (apt), files or
+	// URLs (deb), vmlinuz and modules root (dir), the bzImage path (bzimage).
+	// A Resolver kind has exactly one argument: everything after "<kind>:".
+	Args []string
+	// Raw is the spec as given.
+	Raw string
+}
+
+// SpecError reports a spec that cannot be parsed.
+type SpecError struct {
+	Spec string
+	Msg  string
+}
+
+func (e *SpecError) Error() string { return fmt.Sprintf("kernel spec %q: %s", e.Spec, e.Msg) }
+
+// ParseSpec parses a kernel spec. Builtin kinds have their arguments checked
+// for shape (counts, empty items); kinds it does not know are returned as
+// given for the Builder to match against its Resolvers.
+func ParseSpec(s string) (Spec, error) {
+	raw := s
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return Spec{}, &SpecError{raw, "empty"}
+	}
+	kind, arg, ok := strings.Cut(s, ":")
+	if !ok || !isKindName(kind) {
+		if strings.HasSuffix(s, ".deb") {
+			return parseList(raw, "deb", s)
+		}
+		return Spec{}, &SpecError{raw, "want <kind>:<arg> (apt:, deb:, dir:, bzimage:, ubuntu:) or a path ending in .deb"}
+	}
+	switch kind {
+	case "apt":
+		sp, err := parseList(raw, kind, arg)
+		if err != nil {
+			return sp, err
+		}
+		for _, p := range sp.Args {
+			if !validAptName(p) {
+				return Spec{}, &SpecError{raw, fmt.Sprintf("%q is not a package name (letters, digits, + - . and the glob *)", p)}
+			}
+		}
+		return sp, nil
+	case "deb":
+		return parseList(raw, kind, arg)
+	case "dir":
+		sp, err := parseList(raw, kind, arg)
+		if err == nil && len(sp.Args) != 2 {
+			return Spec{}, &SpecError{raw, "want dir:<vmlinuz>,<modules-root>"}
+		}
+		return sp, err
+	case "bzimage":
+		if arg == "" || strings.Contains(arg, ",") {
+			return Spec{}, &SpecError{raw, "want bzimage:<path>"}
+		}
+		return Spec{Kind: kind, Args: []string{arg}, Raw: raw}, nil
+	}
+	if arg == "" {
+		return Spec{}, &SpecError{raw, "empty argument after " + kind + ":"}
+	}
+	return Spec{Kind: kind, Args: []string{arg}, Raw: raw}, nil
+}
+
+func parseList(raw, kind, arg string) (Spec, error) {
+	if arg == "" {
+		return Spec{}, &SpecError{raw, "empty argument after " + kind + ":"}
+	}
+	parts := strings.Split(arg, ",")
+	for i, p := range parts {
+		parts[i] = strings.TrimSpace(p)
+		if parts[i] == "" {
+			return Spec{}, &SpecError{raw, "empty item in list"}
+		}
+	}
+	return Spec{Kind: kind, Args: parts, Raw: raw}, nil
+}
+
+// isKindName accepts lower-case identifiers; it keeps Windows-less paths
+// such as ./x.deb or /tmp/x.deb (no colon) and URLs out of the kind slot.
+func isKindName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return s != "http" && s != "https" && s != "file"
+}
+
+// validAptName accepts Debian package names plus the glob character.
+func validAptName(s string) bool {
+	if s == "" || s[0] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '+' || r == '-' || r == '.' || r == '*') {
+			return false
+		}
+	}
+	return true
+}
