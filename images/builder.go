@@ -180,9 +180,8 @@ func (b *Builder) Build(ctx context.Context, spec string) (img *Image, err error
 				os.Remove(p)
 			}
 		}
-		if tr, e := b.tmpRoot(); e == nil {
-			os.Remove(tr) // only if empty: other builds may be running
-		}
+		// Only if empty: other builds may be running.
+		os.Remove(filepath.Join(b.cacheDir(), dirTmp))
 	}()
 	var src *kernelSource
 	switch sp.Kind {
