@@ -189,11 +189,13 @@ func (b *Builder) resolveWith(ctx context.Context, kind string, r Resolver, arg 
 		f.meta[k] = v
 	}
 	for _, d := range debs {
-		if filepath.Dir(d) == filepath.Clean(dl) && !before[filepath.Base(d)] {
+		inCache := filepath.Dir(d) == filepath.Clean(dl)
+		switch {
+		case inCache && !before[filepath.Base(d)]:
 			f.fresh = append(f.fresh, d)
 			f.downloaded = true
-		} else {
-			touch(d)
+		case inCache:
+			touch(d) // last use, for Prune; files elsewhere are not ours
 		}
 	}
 	f.debs = debs
