@@ -1,0 +1,53 @@
+// Package scenarios owns what srutest runs inside a booted guest: the
+// MPTCP keepalive scenarios of LP #2125444 (connect, fallback, join and
+// the controls keepalive-off and keepalive-after-connect) and the generic
+// user Reproducer. It reaches the guest only through the Guest interface
+// (vm.Machine satisfies it) and never sees QEMU flags.
+//
+// # Keepalive scenarios
+//
+// Each builds netns cli and srv joined by veth path 1 (192.0.2.0/24, and
+// for join path 2, 198.51.100.0/24 with a client subflow endpoint), sets
+// net.ipv4.tcp_keepalive_time = tcp_keepalive_intvl = 1 s per netns,
+// pushes the static srutest-pair binary (scenarios/pair) over SFTP, starts
+// the server, one tcpdump per client-side veth, then the client, which
+// sets SO_KEEPALIVE before connect() (after, or never, for the controls),
+// reads the greeting and idles. The harness takes `ss -tinoe` (and
+// `ss -Minoe`) snapshots at +1.5 s and +3.5 s, stops the captures at
+// +4.5 s, and only then releases the client, because the MPTCP close
+// exchange contains pure ACKs that look like probes. It pulls everything
+// into Env.Artifacts (commands.log, pathN.pcap + pathN.txt, ss-*.txt,
+// nstat-*.txt, state.txt, dmesg.txt, client.json, server.json,
+// analysis.json, verdict.json) and deletes the netns, so the next scenario
+// can reuse the guest.
+//
+// # Verdicts
+//
+// Setup first: connect (and the controls) must show MP_CAPABLE on the SYN
+// and the SYN-ACK and MultipathTCP() true; fallback a plain-TCP listener,
+// MP_CAPABLE on the SYN only and MultipathTCP() false (not checked before
+// Linux 5.16, where Go cannot see a fallback); join an established MP_JOIN
+// subflow from 198.51.100.2 in the path-2 capture and in ss. A setup not
+// achieved is ERROR, never PASS or FAIL. A kernel without MPTCP is SKIP.
+//
+// Then each client subflow: keepalive timer in ss and ≥ 2 probes (pure
+// ACK, seq = next − 1, after ≥ 0.5 s of silence) at a median interval
+// within [0.5, 2]× the expected 1 s → PASS; neither → FAIL. Mixed evidence
+// is decided by which side is trustworthy: a timer without probes is FAIL
+// (the capture is proven by the handshake it holds, and no probe on the
+// wire means no keepalive); probes at the right interval without a timer
+// is ERROR (the wire proves keepalive works, so the ss reading is wrong).
+// keepalive-off must show no probe and no keepalive timer (PASS); anything
+// else there is ERROR: that control exists to catch a detector that sees
+// probes where there are none. keepalive-after-connect is judged like
+// connect: it goes through a kernel path that works on every version, so
+// its FAIL on a kernel means the connect results there are suspect too.
+// The cell is ERROR if any subflow is, else FAIL if any is, else PASS. A
+// crash reported by Guest.Crashed after any step is ERROR with the console
+// text attached.
+//
+// # Environment
+//
+// Tests only: SRUTEST_UPDATE_FIXTURES=1 makes the host end-to-end test
+// (root, netns) copy its fresh captures into evidence/testdata/.
+package scenarios

@@ -1,0 +1,61 @@
+package scenarios
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/srutest/srutest/report"
+)
+
+// Scenario is one kernel test run inside a booted guest.
+type Scenario interface {
+	// Name is the identifier used in YAML, on the command line and in
+	// results.json.
+	Name() string
+	// Describe is a one-line description for `srutest scenarios`.
+	Describe() string
+	// Run executes the scenario in env.Guest and returns its verdict.
+	// It writes every raw file it collected under env.Artifacts and leaves
+	// the guest as it found it (network namespaces deleted, work files
+	// removed) so the next scenario can reuse the guest. The runner fills
+	// Cell.Scenario, Expected, Artifacts and Duration.
+	Run(ctx context.Context, env Env) report.Cell
+}
+
+// Env is what a scenario runs with.
+type Env struct {
+	Guest Guest
+	// Pair is the host path of the static srutest-pair binary, pushed into
+	// the guest at run time.
+	Pair string
+	// Artifacts is the host directory for this cell's raw evidence; Run
+	// creates it.
+	Artifacts string
+	// Log receives progress lines; nil discards them.
+	Log io.Writer
+}
+
+// All returns the built-in scenarios in their canonical order.
+func All() []Scenario {
+	return []Scenario{
+		newKeepalive(specConnect),
+		newKeepalive(specFallback),
+		newKeepalive(specJoin),
+		newKeepalive(specOff),
+		newKeepalive(specAfter),
+	}
+}
+
+// Lookup returns the built-in scenario with that name.
+func Lookup(name string) (Scenario, bool) {
+	for _, s := range All() {
+		if s.Name() == name {
+			return s, true
+		}
+	}
+	return nil, false
+}
+
+// defaultTimeout bounds one guest command when the scenario sets no other.
+const defaultTimeout = 30 * time.Second
