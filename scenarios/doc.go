@@ -49,5 +49,6 @@
 // # Environment
 //
 // Tests only: SRUTEST_UPDATE_FIXTURES=1 makes the host end-to-end test
-// (root, netns) copy its fresh captures into evidence/testdata/.
+// (root, netns) copy its fresh evidence into testdata/captures/host-<release>/;
+// SRUTEST_TEST_ARTIFACTS=DIR keeps that test's artifact directories.
 package scenarios

@@ -74,8 +74,9 @@ func hostScenario(t *testing.T, name string) *keepaliveScenario {
 // TestHostScenarios runs every keepalive scenario end to end on this
 // host's kernel (one shared "guest", as the runner shares one per
 // kernel). The host kernel carries the fix, so every cell must PASS.
+// SRUTEST_TEST_ARTIFACTS=DIR keeps each cell's artifacts in DIR/<scenario>.
 // With SRUTEST_UPDATE_FIXTURES=1 the raw evidence is copied into
-// evidence/testdata/host-<release>/<scenario>/.
+// testdata/captures/host-<release>/<scenario>/.
 func TestHostScenarios(t *testing.T) {
 	skipWithoutNetns(t)
 	pair := buildPair(t)
@@ -85,6 +86,10 @@ func TestHostScenarios(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			k := hostScenario(t, name)
 			dir := t.TempDir()
+			if keep := os.Getenv("SRUTEST_TEST_ARTIFACTS"); keep != "" {
+				dir = filepath.Join(keep, name)
+				os.RemoveAll(dir)
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
 			t0 := time.Now()
@@ -121,7 +126,7 @@ func TestHostScenarios(t *testing.T) {
 				t.Errorf("netns %s left behind", k.topo.Cli)
 			}
 			if os.Getenv("SRUTEST_UPDATE_FIXTURES") != "" {
-				updateFixtures(t, dir, filepath.Join("evidence", "testdata", "host-"+release, name))
+				updateFixtures(t, dir, filepath.Join("testdata", "captures", "host-"+release, name))
 			}
 		})
 	}
@@ -137,7 +142,18 @@ func updateFixtures(t *testing.T, from, to string) {
 	for _, n := range names {
 		base := filepath.Base(n)
 		switch {
-		case strings.HasSuffix(base, ".pcap"), strings.HasPrefix(base, "ss-"), base == "client.json", base == "server.json", base == "verdict.json", strings.HasPrefix(base, "nstat-cli"), strings.HasSuffix(base, ".txt") && strings.HasPrefix(base, "path"):
+		case base == "nstat-cli.txt":
+			// Only the MPTcp counters matter; the rest is 20 KiB of noise.
+			var keep []string
+			for _, l := range strings.Split(string(must(os.ReadFile(n))), "\n") {
+				if strings.HasPrefix(l, "#") || strings.HasPrefix(l, "MPTcp") {
+					keep = append(keep, l)
+				}
+			}
+			if err := os.WriteFile(filepath.Join(to, base), []byte(strings.Join(keep, "\n")+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		case strings.HasSuffix(base, ".pcap"), strings.HasPrefix(base, "ss-"), base == "client.json", base == "server.json", base == "verdict.json", strings.HasSuffix(base, ".txt") && strings.HasPrefix(base, "path"):
 			if err := copyFile(n, filepath.Join(to, base)); err != nil {
 				t.Fatal(err)
 			}

@@ -11,8 +11,6 @@ import (
 	"time"
 
 	"github.com/srutest/srutest/report"
-	"github.com/srutest/srutest/scenarios/evidence"
-	"github.com/srutest/srutest/scenarios/pair"
 )
 
 // keepaliveScenario runs one MPTCP keepalive spec in the guest.
@@ -59,6 +57,7 @@ func (k *keepaliveScenario) Describe() string { return k.spec.describe }
 
 // Run implements Scenario.
 func (k *keepaliveScenario) Run(ctx context.Context, env Env) report.Cell {
+	t0 := time.Now()
 	cell := report.Cell{Scenario: k.spec.name}
 	s, err := newSession(env)
 	if err != nil {
@@ -82,6 +81,7 @@ func (k *keepaliveScenario) Run(ctx context.Context, env Env) report.Cell {
 			s.save("analysis.json", append(data, '\n'))
 		}
 	}
+	cell.Duration = time.Since(t0)
 	if data, err := json.MarshalIndent(cell, "", "  "); err == nil {
 		s.save("verdict.json", append(data, '\n'))
 	}
@@ -148,8 +148,11 @@ func (k *keepaliveScenario) collect(ctx context.Context, s *session) (o observat
 	var dumpPIDs []int
 	for _, p := range k.topo.Paths {
 		log := fmt.Sprintf("%s/%s.tcpdump.log", w, p.Name)
+		// --immediate-mode: without it libpcap hands packets over per ring
+		// block (up to 1 s late), and the SIGINT at the end of the window
+		// would drop the last probe.
 		pid, err := k.background(ctx, s, "tcpdump-"+p.Name, k.topo.Cli,
-			fmt.Sprintf("%s -Z root -U -n -s 200 -i %s -w %s/%s.pcap tcp", tcpdumpBin, p.CliDev, w, p.Name),
+			fmt.Sprintf("%s -Z root -U --immediate-mode -n -s 200 -i %s -w %s/%s.pcap tcp", tcpdumpBin, p.CliDev, w, p.Name),
 			log, log, fmt.Sprintf("%s wait --file %s --contains 'listening on' --timeout 10s", pairBin, log))
 		if err != nil {
 			return o, "", err
@@ -171,17 +174,11 @@ func (k *keepaliveScenario) collect(ctx context.Context, s *session) (o observat
 			if err := sleepUntil(ctx, ready.Add(at)); err != nil {
 				return o, "", err
 			}
-			snap := ssSnapshot{at: time.Since(ready)}
-			res, err := s.exec(ctx, fmt.Sprintf("ss-%d", i+1), fmt.Sprintf("%s netns exec %s %s -tinoe", ipBin, k.topo.Cli, ssBin), 0)
+			res, err := s.must(ctx, fmt.Sprintf("ss-%d", i+1), fmt.Sprintf("%s netns exec %s %s -tinoe", ipBin, k.topo.Cli, ssBin), 0)
 			if err != nil {
 				return o, "", err
 			}
 			s.save(fmt.Sprintf("ss-%d.txt", i+1), res.Stdout)
-			snap.socks, snap.err = evidence.ParseSS(res.Stdout)
-			if snap.err == nil && res.ExitCode != 0 {
-				snap.err = fmt.Errorf("ss exit %d: %s", res.ExitCode, tail(string(res.Stderr), 200))
-			}
-			o.ss = append(o.ss, snap)
 			// MPTCP sockets: needs mptcp_diag; a failure is recorded only.
 			res, err = s.exec(ctx, fmt.Sprintf("ss-mptcp-%d", i+1), fmt.Sprintf("%s netns exec %s %s -Minoe", ipBin, k.topo.Cli, ssBin), 0)
 			if err != nil {
@@ -201,7 +198,7 @@ func (k *keepaliveScenario) collect(ctx context.Context, s *session) (o observat
 		fmt.Fprintf(&stop, "kill -INT %d; ", pid)
 	}
 	for _, pid := range dumpPIDs {
-		fmt.Fprintf(&stop, "%s wait --gone --file /proc/%d --timeout 5s || kill -9 %d; ", pairBin, pid, pid)
+		fmt.Fprintf(&stop, "%s wait --pid %d --timeout 5s || kill -9 %d; ", pairBin, pid, pid)
 	}
 	if _, err := s.must(ctx, "stop-captures", stop.String(), 0); err != nil {
 		return o, "", err
@@ -217,7 +214,7 @@ func (k *keepaliveScenario) collect(ctx context.Context, s *session) (o observat
 
 	// Release the client; the server ends when the client has closed.
 	if _, err := s.exec(ctx, "release", fmt.Sprintf(
-		"kill -TERM %[1]d; %[3]s wait --gone --file /proc/%[1]d --timeout 5s || kill -9 %[1]d; %[3]s wait --gone --file /proc/%[2]d --timeout 5s || kill -TERM %[2]d",
+		"kill -TERM %[1]d; %[3]s wait --pid %[1]d --timeout 5s || kill -9 %[1]d; %[3]s wait --pid %[2]d --timeout 5s || kill -TERM %[2]d",
 		cliPID, srvPID, pairBin), 0); err != nil {
 		return o, "", err
 	}
@@ -239,7 +236,7 @@ func (k *keepaliveScenario) collect(ctx context.Context, s *session) (o observat
 		return o, "", err
 	}
 
-	k.parse(s, &o)
+	o = loadObservation(k.spec, k.topo, s.env.Artifacts)
 	return o, "", nil
 }
 
@@ -264,43 +261,6 @@ func (k *keepaliveScenario) background(ctx context.Context, s *session, step, ns
 		return pid, &StepError{Step: step + " not ready", ExitCode: res.ExitCode, Stderr: tail(string(res.Stderr), 300)}
 	}
 	return pid, nil
-}
-
-// parse reads the pulled files into the observation.
-func (k *keepaliveScenario) parse(s *session, o *observation) {
-	if data := s.read("client.json"); len(data) == 0 {
-		o.clientErr = "client.json empty or missing; client.err: " + tail(string(s.read("client.err")), 200)
-	} else {
-		var f pair.ClientFacts
-		if err := json.Unmarshal(data, &f); err != nil {
-			o.clientErr = fmt.Sprintf("client.json: %v", err)
-		} else {
-			o.client = &f
-		}
-	}
-	if data := s.read("server.json"); len(data) == 0 {
-		o.serverErr = "server.json empty or missing; server.err: " + tail(string(s.read("server.err")), 200)
-	} else {
-		var f pair.ServerFacts
-		if err := json.Unmarshal(data, &f); err != nil {
-			o.serverErr = fmt.Sprintf("server.json: %v", err)
-		} else {
-			o.server = &f
-		}
-	}
-	for _, p := range k.topo.Paths {
-		c := capture{path: p}
-		data := s.read(p.Name + ".pcap")
-		if data == nil {
-			c.err = fmt.Errorf("%s.pcap missing", p.Name)
-		} else {
-			c.pkts, c.err = evidence.ParsePcap(data)
-		}
-		o.captures = append(o.captures, c)
-	}
-	if n, err := evidence.ParseNstat(s.read("nstat-cli.txt"), "MPTcp"); err == nil && len(n) > 0 {
-		o.nstat = n
-	}
 }
 
 func sleepUntil(ctx context.Context, t time.Time) error {

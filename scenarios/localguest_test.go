@@ -39,9 +39,13 @@ func (localGuest) Exec(ctx context.Context, cmd string) (ExecResult, error) {
 	return res, nil
 }
 
-func (localGuest) Push(ctx context.Context, local, remote string) error { return copyFile(local, remote) }
-func (localGuest) Pull(ctx context.Context, remote, local string) error { return copyFile(remote, local) }
-func (localGuest) Crashed() error                                       { return nil }
+func (localGuest) Push(ctx context.Context, local, remote string) error {
+	return copyFile(local, remote)
+}
+func (localGuest) Pull(ctx context.Context, remote, local string) error {
+	return copyFile(remote, local)
+}
+func (localGuest) Crashed() error { return nil }
 
 func copyFile(from, to string) error {
 	in, err := os.Open(from)

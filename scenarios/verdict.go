@@ -38,7 +38,7 @@ type capture struct {
 
 // ssSnapshot is one parsed `ss -tinoe` run.
 type ssSnapshot struct {
-	at    time.Duration // after the client was ready
+	name  string // ss-<n>.txt
 	socks []evidence.SSSocket
 	err   error
 }

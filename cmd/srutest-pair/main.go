@@ -5,6 +5,7 @@
 //	srutest-pair server --listen 192.0.2.1:5000 [--mptcp=false] [--greeting=false] [--ready FILE] [--timeout 2m]
 //	srutest-pair client --connect 192.0.2.1:5000 --keepalive before|after|off --hold 8s [--bind IP] [--mptcp=false] [--ready FILE]
 //	srutest-pair wait --file PATH [--contains TEXT] [--gone] [--timeout 5s]
+//	srutest-pair wait --pid PID [--timeout 5s]
 //
 // client and server print one JSON line of facts on stdout when they end
 // and exit 0 when they got as far as they should, 1 otherwise. SIGTERM or
@@ -84,21 +85,27 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "wait":
 		var path, contains string
 		var gone bool
+		var pid int
 		var timeout time.Duration
 		fs.StringVar(&path, "file", "", "path to wait for")
 		fs.StringVar(&contains, "contains", "", "text the file must contain")
 		fs.BoolVar(&gone, "gone", false, "wait until the path no longer exists")
+		fs.IntVar(&pid, "pid", 0, "wait until this process has exited (gone or zombie)")
 		fs.DurationVar(&timeout, "timeout", 5*time.Second, "give up after")
 		if err := parse(fs, args[1:]); err != nil {
 			return 2
 		}
-		if path == "" {
-			fmt.Fprintln(stderr, "srutest-pair wait: --file is required")
+		if (path == "") == (pid == 0) {
+			fmt.Fprintln(stderr, "srutest-pair wait: want exactly one of --file and --pid")
 			return 2
 		}
 		wctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		if err := pair.WaitFile(wctx, path, contains, gone); err != nil {
+		wait := func() error { return pair.WaitFile(wctx, path, contains, gone) }
+		if pid != 0 {
+			wait = func() error { return pair.WaitPID(wctx, pid) }
+		}
+		if err := wait(); err != nil {
 			fmt.Fprintln(stderr, "srutest-pair:", err)
 			return 1
 		}

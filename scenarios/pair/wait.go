@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"syscall"
 	"time"
 )
 
@@ -43,4 +44,38 @@ func WaitFile(ctx context.Context, path, contains string, gone bool) error {
 		case <-tick.C:
 		}
 	}
+}
+
+// WaitPID polls until process pid has exited: /proc/<pid> is gone or the
+// process is a zombie. The harness's background processes are orphans
+// once their shell exits, and whether PID 1 reaps them promptly (or at
+// all) is not ours to rely on.
+func WaitPID(ctx context.Context, pid int) error {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if exited(pid) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for pid %d to exit: %w", pid, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// exited reads the state field of /proc/<pid>/stat ("pid (comm) S …"; comm
+// may contain spaces and parentheses, so the last ')' ends it).
+func exited(pid int) bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH)
+	}
+	i := bytes.LastIndexByte(data, ')')
+	if i < 0 || i+2 >= len(data) {
+		return false
+	}
+	state := data[i+2]
+	return state == 'Z' || state == 'X'
 }
