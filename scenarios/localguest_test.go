@@ -21,7 +21,11 @@ func (localGuest) Exec(ctx context.Context, cmd string) (ExecResult, error) {
 	c := exec.CommandContext(ctx, "sh", "-c", cmd)
 	var stdout, stderr bytes.Buffer
 	c.Stdout, c.Stderr = &stdout, &stderr
-	c.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// Own process group, killed whole on cancel; background children that
+	// redirect their output (server, tcpdump, client) outlive the shell,
+	// as they do in a guest.
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	c.Cancel = func() error { return syscall.Kill(-c.Process.Pid, syscall.SIGKILL) }
 	c.WaitDelay = 2 * time.Second
 	err := c.Run()
 	res := ExecResult{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}

@@ -28,15 +28,13 @@ type Reproducer struct {
 	Files   []string      // host files, pushed to /tmp/repro/<base name>
 	Command string        // run in /tmp/repro
 	Timeout time.Duration // 0 = DefaultReproducerTimeout
+
+	dir string // guest directory; "" = /tmp/repro (tests use their own)
 }
 
 // DefaultReproducerTimeout bounds a reproducer command without its own.
 const DefaultReproducerTimeout = 5 * time.Minute
 
-const (
-	reproDir    = "/tmp/repro"
-	reproOutDir = reproDir + "/out"
-)
 
 // Name implements Scenario.
 func (r *Reproducer) Name() string { return r.ID }
@@ -70,6 +68,11 @@ func (r *Reproducer) Run(ctx context.Context, env Env) report.Cell {
 }
 
 func (r *Reproducer) run(ctx context.Context, s *session) (report.Outcome, string, error) {
+	reproDir := r.dir
+	if reproDir == "" {
+		reproDir = "/tmp/repro"
+	}
+	reproOutDir := reproDir + "/out"
 	timeout := r.Timeout
 	if timeout <= 0 {
 		timeout = DefaultReproducerTimeout
@@ -130,7 +133,10 @@ func (r *Reproducer) run(ctx context.Context, s *session) (report.Outcome, strin
 	if res.ExitCode == 0 {
 		return report.Pass, "command exited 0", nil
 	}
-	why := firstLine(lastLines(string(res.Stderr)+string(res.Stdout), 1))
+	why := lastLines(string(res.Stderr), 1)
+	if why == "" {
+		why = lastLines(string(res.Stdout), 1)
+	}
 	return report.Fail, fmt.Sprintf("command exited %d: %s", res.ExitCode, clip(why, 200)), nil
 }
 

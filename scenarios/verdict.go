@@ -194,6 +194,7 @@ func (o observation) setupChecks(conns []pathConn) []check {
 	if cf == nil {
 		return cs
 	}
+	add("client ran with --keepalive "+string(o.spec.mode), cf.Keepalive == o.spec.mode, "it ran with --keepalive %s", cf.Keepalive)
 	add("client connected and read the greeting", cf.OK(), "connected=%v greeting=%d errors=%v", cf.Connected, cf.Greeting, cf.Errors)
 	switch o.spec.mode {
 	case pair.KeepaliveBefore:
@@ -314,7 +315,10 @@ func (o observation) subflows(conns []pathConn) []subflowDetail {
 				continue
 			}
 			seen[so.Local] = true
-			p, _ := o.topo.pathFor(so.Local)
+			p, ok := o.topo.pathFor(so.Local)
+			if !ok {
+				p.Name = "no-path"
+			}
 			out = append(out, subflowDetail{Subflow: report.Subflow{
 				Path: p.Name, Kind: "unknown", Local: so.Local, Remote: so.Peer, Verdict: report.Error,
 				TimerSeen: so.Timer != nil && so.Timer.Name == "keepalive",

@@ -1,0 +1,183 @@
+package scenarios
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/srutest/srutest/report"
+)
+
+func TestAllLookup(t *testing.T) {
+	var names []string
+	for _, s := range All() {
+		names = append(names, s.Name())
+		if s.Describe() == "" {
+			t.Errorf("%s: no description", s.Name())
+		}
+		if got, ok := Lookup(s.Name()); !ok || got.Name() != s.Name() {
+			t.Errorf("Lookup(%q) = %v, %v", s.Name(), got, ok)
+		}
+	}
+	if got := strings.Join(names, ","); got != "connect,fallback,join,keepalive-off,keepalive-after-connect" {
+		t.Errorf("All() = %s", got)
+	}
+	if _, ok := Lookup("nope"); ok {
+		t.Error("Lookup(nope) found something")
+	}
+}
+
+func TestTopologyScripts(t *testing.T) {
+	bareIP := regexp.MustCompile(`(^|[;&|(\s])ip\s`)
+	for _, s := range All() {
+		k := s.(*keepaliveScenario)
+		setup, down := k.topo.setupScript(), k.topo.teardownScript()
+		for _, script := range []string{setup, down} {
+			for _, l := range strings.Split(script, "\n") {
+				if bareIP.MatchString(l) {
+					t.Errorf("%s: busybox would run its ip applet: %q", k.Name(), l)
+				}
+			}
+		}
+		hasJoin := strings.Contains(setup, "mptcp endpoint add 198.51.100.2 dev c2 subflow")
+		if hasJoin != (k.Name() == "join") || strings.Contains(setup, "c2 type veth") != (k.Name() == "join") {
+			t.Errorf("%s: path 2 / endpoint in setup = %v", k.Name(), hasJoin)
+		}
+		for _, want := range []string{"tcp_keepalive_time", "tcp_keepalive_intvl", "mptcp limits set subflow 2 add_addr_accepted 2", "netns add cli", "netns add srv", "link set lo up"} {
+			if !strings.Contains(setup, want) {
+				t.Errorf("%s: setup lacks %q", k.Name(), want)
+			}
+		}
+		if !strings.Contains(down, "netns del cli") || !strings.Contains(down, "netns del srv") {
+			t.Errorf("%s: teardown: %s", k.Name(), down)
+		}
+	}
+}
+
+// scriptedGuest answers commands from a table (first matching substring)
+// and can start reporting a crash after a number of commands.
+type scriptedGuest struct {
+	mu         sync.Mutex
+	replies    map[string]ExecResult
+	crashAfter int // 0 = never
+	n          int
+	cmds       []string
+}
+
+func (g *scriptedGuest) Exec(ctx context.Context, cmd string) (ExecResult, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.n++
+	g.cmds = append(g.cmds, cmd)
+	for k, v := range g.replies {
+		if strings.Contains(cmd, k) {
+			return v, nil
+		}
+	}
+	return ExecResult{}, nil
+}
+func (g *scriptedGuest) Push(ctx context.Context, local, remote string) error { return nil }
+func (g *scriptedGuest) Pull(ctx context.Context, remote, local string) error {
+	return errors.New("no such file")
+}
+func (g *scriptedGuest) Crashed() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.crashAfter > 0 && g.n >= g.crashAfter {
+		return errors.New("BUG: kernel NULL pointer dereference, address: 0000000000000008\nCall Trace:\n mptcp_subflow_create_socket+0x1/0x2")
+	}
+	return nil
+}
+
+func readCell(t *testing.T, dir string) report.Cell {
+	t.Helper()
+	var c report.Cell
+	data, err := os.ReadFile(filepath.Join(dir, "verdict.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &c); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func TestKeepaliveWithoutMPTCPSkips(t *testing.T) {
+	g := &scriptedGuest{replies: map[string]ExecResult{"uname -r": {Stdout: []byte("5.4.0\nmptcp=no\n")}}}
+	dir := filepath.Join(t.TempDir(), "cell")
+	cell := newKeepalive(specConnect).Run(context.Background(), Env{Guest: g, Pair: "/nonexistent", Artifacts: dir})
+	if cell.Outcome != report.Skip || !strings.Contains(cell.Reason, "no MPTCP") {
+		t.Fatalf("got %s: %s", cell.Outcome, cell.Reason)
+	}
+	if len(g.cmds) != 1 {
+		t.Errorf("ran %d commands after finding no MPTCP: %q", len(g.cmds), g.cmds)
+	}
+	if readCell(t, dir).Outcome != report.Skip {
+		t.Error("verdict.json disagrees")
+	}
+	if log, _ := os.ReadFile(filepath.Join(dir, "commands.log")); !strings.Contains(string(log), "step=preflight exit=0") {
+		t.Errorf("commands.log: %s", log)
+	}
+}
+
+func TestKeepaliveMissingToolsIsError(t *testing.T) {
+	g := &scriptedGuest{replies: map[string]ExecResult{"uname -r": {Stdout: []byte("6.1.0\nmptcp=yes\nmissing=/usr/bin/tcpdump\n")}}}
+	cell := newKeepalive(specJoin).Run(context.Background(), Env{Guest: g, Artifacts: t.TempDir()})
+	if cell.Outcome != report.Error || !strings.Contains(cell.Reason, "/usr/bin/tcpdump") {
+		t.Fatalf("got %s: %s", cell.Outcome, cell.Reason)
+	}
+}
+
+// A crash seen on the console stops the scenario at once: ERROR with the
+// console text, no further commands, no teardown on a dead kernel.
+func TestKeepaliveCrashIsError(t *testing.T) {
+	g := &scriptedGuest{
+		replies:    map[string]ExecResult{"uname -r": {Stdout: []byte("6.12.0\nmptcp=yes\n")}},
+		crashAfter: 3,
+	}
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cell := newKeepalive(specConnect).Run(ctx, Env{Guest: g, Pair: "/nonexistent", Artifacts: dir})
+	if cell.Outcome != report.Error || !strings.Contains(cell.Reason, "BUG: kernel NULL pointer") || !strings.Contains(cell.Console, "Call Trace") {
+		t.Fatalf("got %s: %s / console %q", cell.Outcome, cell.Reason, cell.Console)
+	}
+	if g.n != 3 {
+		t.Errorf("%d commands ran, want 3 (stop at the crash): %q", g.n, g.cmds)
+	}
+	if c := readCell(t, dir); c.Console == "" {
+		t.Error("verdict.json has no console")
+	}
+}
+
+// A client that never gets ready (setup fine, pair broken) ends in ERROR
+// with the files that explain it, and the topology is torn down.
+func TestKeepaliveClientNotReady(t *testing.T) {
+	g := &scriptedGuest{replies: map[string]ExecResult{
+		"uname -r":            {Stdout: []byte("6.12.0\nmptcp=yes\n")},
+		"srutest-pair server": {Stdout: []byte("101\n")},
+		"tcpdump -Z root":     {Stdout: []byte("102\n")},
+		"srutest-pair client": {Stdout: []byte("103\n"), ExitCode: 1, Stderr: []byte("waiting for client.ready to exist: context deadline exceeded")},
+	}}
+	dir := t.TempDir()
+	cell := newKeepalive(specConnect).Run(context.Background(), Env{Guest: g, Pair: "/nonexistent", Artifacts: dir})
+	if cell.Outcome != report.Error || !strings.Contains(cell.Reason, "setup not achieved: client facts") {
+		t.Fatalf("got %s: %s", cell.Outcome, cell.Reason)
+	}
+	last := g.cmds[len(g.cmds)-1]
+	if !strings.Contains(last, "netns del cli") {
+		t.Errorf("last command is not the teardown: %q", last)
+	}
+	for _, c := range g.cmds {
+		if strings.Contains(c, " -tinoe") {
+			t.Errorf("took ss snapshots without a client: %q", c)
+		}
+	}
+}

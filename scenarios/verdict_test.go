@@ -1,0 +1,201 @@
+package scenarios
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/srutest/srutest/report"
+	"github.com/srutest/srutest/scenarios/evidence"
+)
+
+// fixture loads a committed artifacts directory as the named scenario
+// would see it.
+func fixture(t *testing.T, dir, as string) observation {
+	t.Helper()
+	s, ok := Lookup(as)
+	if !ok {
+		t.Fatalf("no scenario %q", as)
+	}
+	k := s.(*keepaliveScenario)
+	return loadObservation(k.spec, k.topo, dir)
+}
+
+func fixtureDirs(t *testing.T) []string {
+	t.Helper()
+	dirs, _ := filepath.Glob(filepath.Join("testdata", "captures", "*", "*"))
+	if len(dirs) == 0 {
+		t.Fatal("no fixtures under testdata/captures")
+	}
+	return dirs
+}
+
+// TestJudgeFixtures re-judges every committed artifacts directory and
+// expects the verdict recorded when it was captured: outcome, and per
+// subflow path, kind, timer and probe count. Adding a kernel's artifacts
+// (testdata/captures/<kernel>/<scenario>/) adds its regression test.
+func TestJudgeFixtures(t *testing.T) {
+	for _, dir := range fixtureDirs(t) {
+		name, _ := filepath.Rel(filepath.Join("testdata", "captures"), dir)
+		t.Run(name, func(t *testing.T) {
+			var want report.Cell
+			data, err := os.ReadFile(filepath.Join(dir, "verdict.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := json.Unmarshal(data, &want); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := judge(fixture(t, dir, filepath.Base(dir)))
+			if got.Outcome != want.Outcome || got.Reason != want.Reason {
+				t.Errorf("got %s (%s), recorded %s (%s)", got.Outcome, got.Reason, want.Outcome, want.Reason)
+			}
+			if len(got.Subflows) != len(want.Subflows) {
+				t.Fatalf("%d subflows, recorded %d", len(got.Subflows), len(want.Subflows))
+			}
+			for i, g := range got.Subflows {
+				w := want.Subflows[i]
+				if g.Path != w.Path || g.Kind != w.Kind || g.Local != w.Local || g.TimerSeen != w.TimerSeen || g.Probes != w.Probes || g.Verdict != w.Verdict {
+					t.Errorf("subflow %d: got %+v, recorded %+v", i, g, w)
+				}
+			}
+		})
+	}
+}
+
+// host returns the host-kernel fixture dir of a scenario.
+func host(t *testing.T, scenario string) string {
+	t.Helper()
+	dirs, _ := filepath.Glob(filepath.Join("testdata", "captures", "host-*", scenario))
+	if len(dirs) == 0 {
+		t.Skipf("no host fixture for %s", scenario)
+	}
+	return dirs[0]
+}
+
+// TestJudgeCrossed feeds real evidence to the wrong scenario: each must
+// be caught, which proves the verdict rules can fail.
+func TestJudgeCrossed(t *testing.T) {
+	for _, tc := range []struct {
+		evidence, as string
+		want         report.Outcome
+		reason       string
+	}{
+		// The client's mode is part of the setup.
+		{"keepalive-off", "connect", report.Error, `setup not achieved: client ran with --keepalive before: it ran with --keepalive off`},
+		{"keepalive-off", "keepalive-after-connect", report.Error, `client ran with --keepalive after`},
+		{"connect", "keepalive-off", report.Error, `client ran with --keepalive off`},
+		// MPTCP negotiated is not a fallback, and no join happened.
+		{"connect", "fallback", report.Error, `fallback \(SYN has MP_CAPABLE, SYN-ACK has none\): SYN MP_CAPABLE=true, SYN-ACK MP_CAPABLE=true`},
+		{"connect", "join", report.Error, `capture path2 readable`},
+		{"fallback", "connect", report.Error, `MPTCP negotiated .*SYN-ACK MP_CAPABLE=false`},
+		// A subflow that ss shows but no capture saw cannot be judged.
+		{"join", "connect", report.Error, `no-path unknown: in ss but in no capture`},
+	} {
+		t.Run(tc.evidence+" as "+tc.as, func(t *testing.T) {
+			got, _ := judge(fixture(t, host(t, tc.evidence), tc.as))
+			if got.Outcome != tc.want || !regexp.MustCompile(tc.reason).MatchString(got.Reason) {
+				t.Fatalf("got %s: %s; want %s matching %q", got.Outcome, got.Reason, tc.want, tc.reason)
+			}
+		})
+	}
+}
+
+// TestJudgeMixedEvidence removes one kind of evidence from a real PASS
+// and checks the documented outcome for the disagreement.
+func TestJudgeMixedEvidence(t *testing.T) {
+	t.Run("SO_KEEPALIVE set, no timer, no probes: FAIL (the bug's look)", func(t *testing.T) {
+		// keepalive-off evidence with the client's facts saying it set
+		// SO_KEEPALIVE before connect(): what a kernel without the fix shows.
+		o := fixture(t, host(t, "keepalive-off"), "connect")
+		o.client.Keepalive = "before"
+		o.client.Controls[0].KeepaliveSet = true
+		got, _ := judge(o)
+		if got.Outcome != report.Fail || got.Reason != "path1 initial: no keepalive (no timer, 0 probes)" {
+			t.Fatalf("got %s: %s", got.Outcome, got.Reason)
+		}
+	})
+	t.Run("keepalive-off control seeing probes: ERROR", func(t *testing.T) {
+		o := fixture(t, host(t, "connect"), "keepalive-off")
+		o.client.Keepalive = "off"
+		got, _ := judge(o)
+		if got.Outcome != report.Error || !regexp.MustCompile(`control broken: \d+ probes counted although SO_KEEPALIVE was never set`).MatchString(got.Reason) {
+			t.Fatalf("got %s: %s", got.Outcome, got.Reason)
+		}
+	})
+	t.Run("probes but no timer in ss: ERROR", func(t *testing.T) {
+		o := fixture(t, host(t, "connect"), "connect")
+		for i := range o.ss {
+			for j := range o.ss[i].socks {
+				o.ss[i].socks[j].Timer = nil
+			}
+		}
+		got, _ := judge(o)
+		if got.Outcome != report.Error || !strings.Contains(got.Reason, "no keepalive timer in ss") {
+			t.Fatalf("got %s: %s", got.Outcome, got.Reason)
+		}
+	})
+	t.Run("timer but no probes on the wire: FAIL", func(t *testing.T) {
+		o := fixture(t, host(t, "connect"), "connect")
+		for i := range o.captures {
+			var keep []evidence.Packet
+			for _, p := range o.captures[i].pkts {
+				if p.Payload > 0 || p.Flags&(evidence.FlagSYN|evidence.FlagFIN|evidence.FlagRST) != 0 || len(keep) < 5 {
+					keep = append(keep, p)
+				}
+			}
+			o.captures[i].pkts = keep
+		}
+		got, _ := judge(o)
+		if got.Outcome != report.Fail || !strings.Contains(got.Reason, "keepalive timer in ss but only 0 probes") {
+			t.Fatalf("got %s: %s", got.Outcome, got.Reason)
+		}
+	})
+	t.Run("join subflow without keepalive: FAIL although path1 passes", func(t *testing.T) {
+		o := fixture(t, host(t, "join"), "join")
+		o.captures[1].pkts = o.captures[1].pkts[:4] // handshake + ACK of the third ACK only
+		for i := range o.ss {
+			for j := range o.ss[i].socks {
+				if o.ss[i].socks[j].LocalDev == "c2" {
+					o.ss[i].socks[j].Timer = nil
+				}
+			}
+		}
+		got, _ := judge(o)
+		if got.Outcome != report.Fail || got.Subflows[0].Verdict != report.Pass || got.Subflows[1].Verdict != report.Fail {
+			t.Fatalf("got %s: %s %+v", got.Outcome, got.Reason, got.Subflows)
+		}
+	})
+	t.Run("missing client facts: ERROR", func(t *testing.T) {
+		o := fixture(t, host(t, "connect"), "connect")
+		o.client, o.clientErr = nil, "client.json empty"
+		got, _ := judge(o)
+		if got.Outcome != report.Error || !strings.HasPrefix(got.Reason, "setup not achieved: client facts") {
+			t.Fatalf("got %s: %s", got.Outcome, got.Reason)
+		}
+	})
+	t.Run("unparseable ss: ERROR", func(t *testing.T) {
+		o := fixture(t, host(t, "connect"), "connect")
+		o.ss[1].err = os.ErrInvalid
+		got, _ := judge(o)
+		if got.Outcome != report.Error || !strings.Contains(got.Reason, "ss snapshots readable") {
+			t.Fatalf("got %s: %s", got.Outcome, got.Reason)
+		}
+	})
+	t.Run("old kernel: Go cannot see the fallback", func(t *testing.T) {
+		o := fixture(t, host(t, "fallback"), "fallback")
+		o.client.MultipathTCP = true
+		o.client.AfterGreeting.TCPIsMPTCPErr = "EOPNOTSUPP"
+		if got, _ := judge(o); got.Outcome != report.Pass {
+			t.Fatalf("got %s: %s", got.Outcome, got.Reason)
+		}
+		o.client.AfterGreeting.TCPIsMPTCPErr = ""
+		o.client.AfterGreeting.TCPIsMPTCP = 1
+		if got, _ := judge(o); got.Outcome != report.Error {
+			t.Fatalf("got %s: %s", got.Outcome, got.Reason)
+		}
+	})
+}
