@@ -35,7 +35,6 @@ type Reproducer struct {
 // DefaultReproducerTimeout bounds a reproducer command without its own.
 const DefaultReproducerTimeout = 5 * time.Minute
 
-
 // Name implements Scenario.
 func (r *Reproducer) Name() string { return r.ID }
 
