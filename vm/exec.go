@@ -1,0 +1,209 @@
+package vm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// abortGrace is how long an aborted session gets to wind down (its output
+// copiers to finish) after SIGKILL and close; a hung guest never answers,
+// so after it the caller's writers are cut off instead.
+const abortGrace = 2 * time.Second
+
+// Exec runs cmd with the guest's shell and returns stdout, stderr and the
+// exit code. A non-zero exit is not an error. When ctx ends the remote
+// process is sent SIGKILL and an error wrapping ctx.Err() is returned; a
+// crash seen on the console while cmd runs returns a *CrashError at once.
+func (m *Machine) Exec(ctx context.Context, cmd string) (Result, error) {
+	var stdout, stderr bytes.Buffer
+	code, err := m.ExecStream(ctx, cmd, nil, &stdout, &stderr)
+	return Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: code}, err
+}
+
+// ExecStream runs cmd with the given streams (stdin may be nil) and returns
+// its exit code; errors as for Exec. A command killed by a signal reports
+// 128+signal number, as a shell does.
+func (m *Machine) ExecStream(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	sess, err := m.session(ctx, "exec "+cmd)
+	if err != nil {
+		return -1, err
+	}
+	out, errw := newGate(stdout), newGate(stderr)
+	sess.Stdout, sess.Stderr = out, errw
+	if stdin != nil {
+		sess.Stdin = stdin
+	}
+	if err := sess.Start(cmd); err != nil {
+		sess.Close()
+		return -1, infra("exec "+cmd, err)
+	}
+	return m.wait(ctx, sess, "exec "+cmd, out, errw)
+}
+
+// session opens a session, bounded by ctx and by the guest's death.
+func (m *Machine) session(ctx context.Context, op string) (*ssh.Session, error) {
+	if m.client == nil {
+		return nil, infra(op, errors.New("no SSH connection"))
+	}
+	type opened struct {
+		s   *ssh.Session
+		err error
+	}
+	ch := make(chan opened, 1)
+	go func() {
+		s, err := m.client.NewSession()
+		ch <- opened{s, err}
+	}()
+	abandon := func() {
+		go func() {
+			if o := <-ch; o.s != nil {
+				o.s.Close()
+			}
+		}()
+	}
+	crash := m.crashWatch()
+	select {
+	case o := <-ch:
+		if o.err != nil {
+			if gone := m.goneErr(); gone != nil {
+				return nil, gone
+			}
+			return nil, infra(op+": open session", o.err)
+		}
+		return o.s, nil
+	case <-ctx.Done():
+		abandon()
+		return nil, fmt.Errorf("vm: %s: %w", op, ctx.Err())
+	case <-crash:
+		abandon()
+		return nil, m.Crashed()
+	case <-m.proc.exited:
+		abandon()
+		return nil, m.goneErr()
+	}
+}
+
+// crashWatch returns CrashCh if no crash has been seen yet, else nil: an
+// operation is cut short by a crash that happens while it runs, while a
+// guest that survived an earlier WARNING can still be used (and inspected).
+func (m *Machine) crashWatch() <-chan struct{} {
+	if m.con.crashed() {
+		return nil
+	}
+	return m.con.crashCh
+}
+
+// goneErr describes a machine that cannot run commands any more, or nil.
+func (m *Machine) goneErr() error {
+	if m.closing.Load() {
+		return infra("ssh", errors.New("machine is closed"))
+	}
+	if m.proc.hasExited() {
+		return m.Crashed()
+	}
+	return nil
+}
+
+// wait waits for a started session and maps its end to (exit code, error).
+func (m *Machine) wait(ctx context.Context, sess *ssh.Session, op string, gates ...*gate) (int, error) {
+	done := make(chan error, 1)
+	go func() { done <- sess.Wait() }()
+	abort := func(signal bool) {
+		if signal {
+			sess.Signal(ssh.SIGKILL)
+		}
+		sess.Close()
+		select {
+		case <-done:
+		case <-time.After(abortGrace):
+		}
+		for _, g := range gates {
+			g.shut()
+		}
+	}
+	crash := m.crashWatch()
+	select {
+	case err := <-done:
+		return exitCode(op, err)
+	case <-ctx.Done():
+		abort(true)
+		return -1, fmt.Errorf("vm: %s: %w", op, ctx.Err())
+	case <-crash:
+		abort(false)
+		return -1, m.Crashed()
+	case <-m.proc.exited:
+		abort(false)
+		return -1, m.goneErr()
+	}
+}
+
+// exitCode maps Session.Wait's result.
+func exitCode(op string, err error) (int, error) {
+	var ee *ssh.ExitError
+	switch {
+	case err == nil:
+		return 0, nil
+	case errors.As(err, &ee):
+		if ee.Signal() != "" && ee.ExitStatus() <= 0 {
+			return 128 + signalNumber(ee.Signal()), nil
+		}
+		return ee.ExitStatus(), nil
+	default:
+		// *ssh.ExitMissingError or a dead connection.
+		return -1, infra(op, err)
+	}
+}
+
+// signalNumber maps an SSH signal name (RFC 4254 §6.10) to its Linux
+// x86-64 number; unknown names map to 0 (so 128 results).
+func signalNumber(name string) int {
+	return map[string]int{
+		"HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "ABRT": 6, "FPE": 8, "KILL": 9,
+		"USR1": 10, "SEGV": 11, "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15,
+	}[name]
+}
+
+// gate passes writes through until shut, then drops them, so that a session
+// abandoned on a hung guest can never write into the caller's buffers after
+// the call returned.
+type gate struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+func newGate(w io.Writer) *gate {
+	if w == nil {
+		w = io.Discard
+	}
+	return &gate{w: w}
+}
+
+func (g *gate) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return len(p), nil
+	}
+	return g.w.Write(p)
+}
+
+func (g *gate) shut() {
+	g.mu.Lock()
+	g.closed = true
+	g.mu.Unlock()
+}
+
+// logf writes one progress line to w, if any.
+func logf(w io.Writer, format string, args ...any) {
+	if w != nil {
+		fmt.Fprintf(w, format+"\n", args...)
+	}
+}

@@ -1,0 +1,154 @@
+package vm
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/pkg/sftp"
+)
+
+// Push copies the host file local to the guest path remote over SFTP,
+// creating or truncating it and giving it local's permission bits.
+func (m *Machine) Push(ctx context.Context, local, remote string) error {
+	op := fmt.Sprintf("push %s → %s", local, remote)
+	return m.sftpDo(ctx, op, func(c *sftp.Client, _ func(func() error) error) error {
+		src, err := os.Open(local)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		st, err := src.Stat()
+		if err != nil {
+			return err
+		}
+		if !st.Mode().IsRegular() {
+			return fmt.Errorf("%s is not a regular file", local)
+		}
+		dst, err := c.OpenFile(remote, os.O_WRONLY|os.O_CREATE|os.O_TRUNC)
+		if err != nil {
+			return fmt.Errorf("create %s in guest: %w", remote, err)
+		}
+		if _, err := dst.ReadFrom(src); err != nil {
+			dst.Close()
+			return fmt.Errorf("write %s in guest: %w", remote, err)
+		}
+		if err := dst.Close(); err != nil {
+			return fmt.Errorf("close %s in guest: %w", remote, err)
+		}
+		if err := c.Chmod(remote, st.Mode().Perm()); err != nil {
+			return fmt.Errorf("chmod %s in guest: %w", remote, err)
+		}
+		return nil
+	})
+}
+
+// Pull copies the guest file remote to the host path local (written to a
+// temp file beside it and renamed, so local is never half-written), with
+// remote's permission bits.
+func (m *Machine) Pull(ctx context.Context, remote, local string) error {
+	op := fmt.Sprintf("pull %s → %s", remote, local)
+	return m.sftpDo(ctx, op, func(c *sftp.Client, commit func(func() error) error) error {
+		src, err := c.Open(remote)
+		if err != nil {
+			return fmt.Errorf("open %s in guest: %w", remote, err)
+		}
+		defer src.Close()
+		st, err := src.Stat()
+		if err != nil {
+			return fmt.Errorf("stat %s in guest: %w", remote, err)
+		}
+		tmp, err := os.CreateTemp(filepath.Dir(local), "."+filepath.Base(local)+".part-")
+		if err != nil {
+			return err
+		}
+		defer os.Remove(tmp.Name()) // no-op after the rename
+		if _, err := src.WriteTo(tmp); err != nil {
+			tmp.Close()
+			return fmt.Errorf("read %s from guest: %w", remote, err)
+		}
+		if err := tmp.Chmod(st.Mode().Perm()); err != nil {
+			tmp.Close()
+			return err
+		}
+		if err := tmp.Close(); err != nil {
+			return err
+		}
+		return commit(func() error { return os.Rename(tmp.Name(), local) })
+	})
+}
+
+// sftpDo runs fn against a fresh SFTP session, bounded by ctx and by the
+// guest's death. fn makes its host-side effect final through commit, which
+// refuses once the call was abandoned: an operation cut short never
+// renames a file after its caller got the error.
+func (m *Machine) sftpDo(ctx context.Context, op string, fn func(c *sftp.Client, commit func(func() error) error) error) error {
+	sess, err := m.session(ctx, op)
+	if err != nil {
+		return err
+	}
+	if err := sess.RequestSubsystem("sftp"); err != nil {
+		sess.Close()
+		return infra(op+": sftp subsystem", err)
+	}
+	w, err := sess.StdinPipe()
+	if err != nil {
+		sess.Close()
+		return infra(op, err)
+	}
+	r, err := sess.StdoutPipe()
+	if err != nil {
+		sess.Close()
+		return infra(op, err)
+	}
+	var mu sync.Mutex
+	abandoned := false
+	commit := func(f func() error) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if abandoned {
+			return fmt.Errorf("abandoned")
+		}
+		return f()
+	}
+	done := make(chan error, 1)
+	go func() {
+		c, err := sftp.NewClientPipe(r, w, sftp.UseConcurrentWrites(true), sftp.UseConcurrentReads(true))
+		if err != nil {
+			done <- infra(op+": sftp handshake", err)
+			return
+		}
+		err = fn(c, commit)
+		c.Close()
+		if err != nil {
+			err = fmt.Errorf("vm: %s: %w", op, err)
+		}
+		done <- err
+	}()
+	abandon := func() {
+		mu.Lock()
+		abandoned = true
+		mu.Unlock()
+		sess.Close()
+	}
+	crash := m.crashWatch()
+	select {
+	case err := <-done:
+		sess.Close()
+		return err
+	case <-ctx.Done():
+		abandon()
+		return fmt.Errorf("vm: %s: %w", op, ctx.Err())
+	case <-crash:
+		abandon()
+		return m.Crashed()
+	case <-m.proc.exited:
+		abandon()
+		return m.goneErr()
+	}
+}
+
+var _ io.ReaderFrom = (*sftp.File)(nil)
