@@ -1,0 +1,209 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/srutest/srutest/images"
+	"github.com/srutest/srutest/plan"
+	"github.com/srutest/srutest/report"
+	"github.com/srutest/srutest/runner"
+	"github.com/srutest/srutest/vm"
+)
+
+const defaultBenchKernel = "apt:linux-image-6.1.0-*-cloud-amd64-unsigned"
+
+func newBenchCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure boot and matrix speed as ratios against a floor measured in the same run",
+		Long: `Benchmarks print ratios against a baseline measured in the same run on the same
+machine, so they mean the same thing under KVM and TCG.
+
+  bench boot    bare boot to a userspace marker (no agent work, no SSH) vs boot to
+                SSH-ready, interleaved, medians and ratio (target ≤ 1.25)
+  bench matrix  wall time of a plan (default demo.yaml) vs boot floor × guests booted,
+                once with one guest per kernel and once with one guest per scenario`,
+	}
+	var spec string
+	var runs int
+	boot := &cobra.Command{
+		Use:   "boot",
+		Short: "Boot to SSH-ready vs bare boot to a userspace marker",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			b, err := g.builder()
+			if err != nil {
+				return err
+			}
+			img, err := b.Build(ctx, spec)
+			if err != nil {
+				return err
+			}
+			var floor, ready []time.Duration
+			for i := 0; i < runs; i++ {
+				f, err := markerBoot(ctx, g, b, img)
+				if err != nil {
+					return err
+				}
+				r, err := sshBoot(ctx, g, img)
+				if err != nil {
+					return err
+				}
+				floor, ready = append(floor, f), append(ready, r)
+				fmt.Fprintf(os.Stderr, "run %d: marker %.2fs  ssh-ready %.2fs\n", i+1, f.Seconds(), r.Seconds())
+			}
+			mf, mr := median(floor), median(ready)
+			fmt.Printf("kernel %s (%s), %d runs, accel %s\n", img.Release, spec, runs, vm.DetectAccel(g.kvm))
+			fmt.Printf("boot to marker (floor)   median %.2fs  [%s]\n", mf.Seconds(), secs(floor))
+			fmt.Printf("boot to SSH-ready        median %.2fs  [%s]\n", mr.Seconds(), secs(ready))
+			ratio := mr.Seconds() / mf.Seconds()
+			verdict := "ok"
+			if ratio > 1.25 {
+				verdict = "ABOVE TARGET"
+			}
+			fmt.Printf("ratio ssh-ready/floor    %.2f  (target ≤ 1.25: %s)\n", ratio, verdict)
+			return nil
+		},
+	}
+	boot.Flags().StringVar(&spec, "kernel", defaultBenchKernel, "kernel spec")
+	boot.Flags().IntVar(&runs, "runs", 5, "boots of each kind")
+
+	var planPath, pairFlag string
+	matrix := &cobra.Command{
+		Use:   "matrix",
+		Short: "Wall time of a plan vs boot floor × guests, shared guest vs guest per scenario",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			pf, err := plan.Load(planPath, scenarioNames())
+			if err != nil {
+				return err
+			}
+			p, err := pf.Expand(plan.Options{}, scenarioNames())
+			if err != nil {
+				return err
+			}
+			pair, err := findPair(pairFlag)
+			if err != nil {
+				return err
+			}
+			b, err := g.builder()
+			if err != nil {
+				return err
+			}
+			// Floor per kernel: median of 3 marker boots.
+			floors := map[string]time.Duration{}
+			for _, k := range p.Kernels {
+				img, err := b.Build(ctx, k.Spec)
+				if err != nil {
+					return err
+				}
+				var ds []time.Duration
+				for i := 0; i < 3; i++ {
+					d, err := markerBoot(ctx, g, b, img)
+					if err != nil {
+						return err
+					}
+					ds = append(ds, d)
+				}
+				floors[k.Name] = median(ds)
+			}
+			tmp, err := os.MkdirTemp("", "srutest-bench-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(tmp)
+			for _, fresh := range []bool{false, true} {
+				mode := "shared guest per kernel"
+				if fresh {
+					mode = "fresh guest per scenario"
+				}
+				r := &runner.Runner{Images: b, VM: g.vmConfig(), Pair: pair, Out: filepath.Join(tmp, fmt.Sprint(fresh)), FreshGuest: fresh}
+				t0 := time.Now()
+				run, err := r.Run(ctx, p)
+				if err != nil {
+					return err
+				}
+				wall := time.Since(t0)
+				var floorSum time.Duration
+				guests, cells, asExpected := 0, 0, 0
+				for _, k := range run.Kernels {
+					for _, t := range k.Timings {
+						if strings.HasPrefix(t.Phase, "boot#") {
+							guests++
+							floorSum += floors[k.Name]
+						}
+					}
+					for _, c := range k.Cells {
+						cells++
+						if c.Matches() {
+							asExpected++
+						}
+					}
+				}
+				fmt.Printf("%-26s wall %6.1fs  guests %2d  floor×guests %5.1fs  ratio %5.2f  cells as expected %d/%d\n",
+					mode, wall.Seconds(), guests, floorSum.Seconds(), wall.Seconds()/floorSum.Seconds(), asExpected, cells)
+				report.Matrix(os.Stderr, run, report.MatrixOptions{})
+			}
+			return nil
+		},
+	}
+	matrix.Flags().StringVar(&planPath, "plan", "demo.yaml", "plan file")
+	matrix.Flags().StringVar(&pairFlag, "pair", os.Getenv("SRUTEST_PAIR"), "static srutest-pair binary")
+	cmd.AddCommand(boot, matrix)
+	return cmd
+}
+
+// markerBoot boots img with the minimal marker initramfs and returns the
+// wall time from QEMU start to the marker on the console.
+func markerBoot(ctx context.Context, g *globals, b *images.Builder, img *images.Image) (time.Duration, error) {
+	initrd, err := b.MarkerImage(ctx, img)
+	if err != nil {
+		return 0, err
+	}
+	cfg := g.vmConfig()
+	cfg.Kernel, cfg.Initrd = img.Kernel, initrd
+	return vm.BootToMarker(ctx, cfg, "SRUTEST-MARKER")
+}
+
+// sshBoot boots img to SSH-ready and shuts it down.
+func sshBoot(ctx context.Context, g *globals, img *images.Image) (time.Duration, error) {
+	cfg := g.vmConfig()
+	cfg.Kernel, cfg.Initrd, cfg.HostKey, cfg.ClientKey = img.Kernel, img.Initrd, img.HostKey, img.ClientKey
+	t0 := time.Now()
+	m, err := vm.Start(ctx, cfg)
+	if err != nil {
+		return 0, err
+	}
+	d := time.Since(t0)
+	return d, m.Close()
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+func secs(ds []time.Duration) string {
+	var parts []string
+	for _, d := range ds {
+		parts = append(parts, fmt.Sprintf("%.2f", d.Seconds()))
+	}
+	return strings.Join(parts, " ")
+}

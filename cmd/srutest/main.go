@@ -1,0 +1,56 @@
+// Command srutest is a kernel regression harness: it turns kernel packages
+// into QEMU guests, runs the LP #2125444 MPTCP keepalive scenarios (and user
+// reproducers) in them, and reports a kernel × scenario matrix.
+//
+// The same static binary is the guest's PID 1 (package agent): when it runs
+// as PID 1 it never parses flags.
+//
+// Environment:
+//
+//	XDG_CACHE_HOME          cache root (images, debs, builds) — $XDG_CACHE_HOME/srutest
+//	SRUTEST_PAIR            path of the static srutest-pair binary
+//	SRUTEST_UBUNTU_ARCHIVE  Ubuntu archive/mirror URL (default http://archive.ubuntu.com/ubuntu)
+//	SRUTEST_KVM             auto | on | off (default auto)
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/srutest/srutest/agent"
+)
+
+func main() {
+	if os.Getpid() == 1 {
+		agent.Main() // never returns
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newRoot().ExecuteContext(ctx)
+	stop()
+	os.Exit(exitCode(err))
+}
+
+// exitError carries an exit code chosen by a command (e.g. the guest
+// command's exit code, or the matrix verdict) without printing an error.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	fmt.Fprintln(os.Stderr, "srutest:", err)
+	if errors.Is(err, context.Canceled) {
+		return 130
+	}
+	return 1
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/srutest/srutest/images"
+	"github.com/srutest/srutest/plan"
+	"github.com/srutest/srutest/report"
+	"github.com/srutest/srutest/scenarios"
+)
+
+func newScenariosCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "scenarios",
+		Short: "List the built-in scenarios",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			for _, s := range scenarios.All() {
+				fmt.Fprintf(tw, "%s\t%s\n", s.Name(), s.Describe())
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func newKernelsCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "kernels PLAN.yaml",
+		Short: "Show what each kernel of a plan resolves to, without downloading debs",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			pf, err := plan.Load(args[0], scenarioNames())
+			if err != nil {
+				return err
+			}
+			p, err := pf.Expand(plan.Options{}, scenarioNames())
+			if err != nil {
+				return err
+			}
+			res, err := g.ubuntuResolver()
+			if err != nil {
+				return err
+			}
+			failed := 0
+			for _, k := range p.Kernels {
+				fmt.Printf("%s", k.Name)
+				if k.Role != "" {
+					fmt.Printf(" (%s, %s)", k.Role, k.Pocket)
+				}
+				fmt.Println()
+				desc, err := describeKernel(cmd.Context(), res, k.Spec)
+				if err != nil {
+					failed++
+					fmt.Printf("  error: %v\n", err)
+					continue
+				}
+				fmt.Print(desc)
+			}
+			if failed > 0 {
+				return fmt.Errorf("%d kernel(s) did not resolve", failed)
+			}
+			return nil
+		},
+	}
+}
+
+func newCacheCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "cache", Short: "Show or trim the image cache"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "ls",
+		Short: "List cache entries",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			entries, err := images.List(g.cacheDir)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "KIND\tKEY\tSIZE\tLAST USED\tDESCRIPTION")
+			for _, e := range entries {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", e.Kind, short(e.Key), humanBytes(e.Size), e.Used.Format(time.DateTime), e.Desc)
+			}
+			return tw.Flush()
+		},
+	})
+	var older time.Duration
+	prune := &cobra.Command{
+		Use:   "prune",
+		Short: "Remove cache entries not used for --older-than",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			removed, err := images.Prune(g.cacheDir, older)
+			for _, e := range removed {
+				fmt.Printf("removed %s %s (%s)\n", e.Kind, short(e.Key), humanBytes(e.Size))
+			}
+			return err
+		},
+	}
+	prune.Flags().DurationVar(&older, "older-than", 7*24*time.Hour, "age of the last use (0 removes everything)")
+	cmd.AddCommand(prune)
+	return cmd
+}
+
+func short(s string) string {
+	if len(s) > 12 {
+		return s[:12]
+	}
+	return s
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1fG", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1fM", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1fK", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%dB", n)
+}
+
+func newReportCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "report RESULTS.json",
+		Short: "Render a results.json as matrix, markdown (Launchpad), junit, html or json",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			run, err := report.Load(args[0])
+			if err != nil {
+				return err
+			}
+			switch format {
+			case "matrix":
+				return report.Matrix(os.Stdout, run, report.MatrixOptions{})
+			case "markdown", "md":
+				return report.Markdown(os.Stdout, run)
+			case "junit":
+				return report.JUnit(os.Stdout, run)
+			case "html":
+				return report.HTML(os.Stdout, run)
+			case "json":
+				return run.Save("/dev/stdout")
+			}
+			return fmt.Errorf("unknown format %q (matrix, markdown, junit, html, json)", format)
+		},
+	}
+	cmd.Flags().StringVarP(&format, "format", "f", "matrix", "matrix | markdown | junit | html | json")
+	return cmd
+}
+
+func newCompareCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "compare BEFORE.json AFTER.json",
+		Short: "Compare two runs cell by cell (fixed, regressed, still failing)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			before, err := report.Load(args[0])
+			if err != nil {
+				return err
+			}
+			after, err := report.Load(args[1])
+			if err != nil {
+				return err
+			}
+			report.Compare(before, after).Render(os.Stdout)
+			return nil
+		},
+	}
+}
+
+func newMergeCmd() *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "merge -o OUT.json SHARD.json…",
+		Short: "Merge results of CI shards into one results.json",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var runs []*report.Run
+			for _, a := range args {
+				r, err := report.Load(a)
+				if err != nil {
+					return err
+				}
+				runs = append(runs, r)
+			}
+			merged, err := report.Merge(runs...)
+			if err != nil {
+				return err
+			}
+			if err := merged.Save(out); err != nil {
+				return err
+			}
+			return report.Matrix(os.Stdout, merged, report.MatrixOptions{})
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "results.json", "merged results file")
+	return cmd
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/srutest/srutest/images"
+	"github.com/srutest/srutest/images/ubuntu"
+	"github.com/srutest/srutest/vm"
+)
+
+// globals are the persistent flags shared by every subcommand.
+type globals struct {
+	cacheDir string
+	qemu     string
+	kvm      string
+	memoryMB int
+	cpus     int
+	timeout  time.Duration
+	archive  string
+	keyring  string
+	quiet    bool
+}
+
+func newRoot() *cobra.Command {
+	g := &globals{}
+	root := &cobra.Command{
+		Use:   "srutest",
+		Short: "Kernel regression harness: boot kernel packages under QEMU and run MPTCP keepalive scenarios",
+		Long: `srutest turns kernel packages (Debian/Ubuntu debs, apt package names, an Ubuntu
+archive pocket, a vmlinuz + modules tree, or a bzImage) into disposable QEMU guests,
+runs the LP #2125444 MPTCP keepalive scenarios (connect, fallback, join and controls)
+in them, and prints a kernel × scenario PASS/FAIL/ERROR/SKIP matrix.
+
+Kernel specs (--kernel):
+  apt:<package>[,<package>…]   host apt-get download; '*' picks the newest match
+  deb:<file|URL>[,…]  or ./x.deb   local or remote .deb files (image + modules)
+  dir:<vmlinuz>,<modules-root>   a vmlinuz and a lib/modules tree
+  bzimage:<path>                 a kernel with everything built in
+  ubuntu:series=noble,pocket=proposed,flavour=generic,meta=linux-image-virtual[,abi=…]`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.cacheDir, "cache-dir", images.DefaultCacheDir(), "cache directory (debs, extracted kernels, images)")
+	pf.StringVar(&g.qemu, "qemu", "qemu-system-x86_64", "QEMU binary")
+	pf.StringVar(&g.kvm, "kvm", envOr("SRUTEST_KVM", "auto"), "use KVM: auto (when /dev/kvm is usable), on, off")
+	pf.IntVar(&g.memoryMB, "memory", 1024, "guest memory in MiB")
+	pf.IntVar(&g.cpus, "cpus", 1, "guest vCPUs")
+	pf.DurationVar(&g.timeout, "boot-timeout", 0, "boot-to-SSH deadline (default: 60s, ×3 under TCG)")
+	pf.StringVar(&g.archive, "archive", os.Getenv("SRUTEST_UBUNTU_ARCHIVE"), "Ubuntu archive or mirror URL for ubuntu: kernels")
+	pf.StringVar(&g.keyring, "keyring", "", "OpenPGP keyring for the Ubuntu archive (default: embedded Ubuntu archive key)")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "less progress output")
+	root.AddCommand(newBootCmd(g), newShellCmd(g), newRunCmd(g), newScenariosCmd(), newKernelsCmd(g),
+		newCacheCmd(g), newReportCmd(), newCompareCmd(), newMergeCmd(), newBenchCmd(g))
+	return root
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+func (g *globals) logw() *os.File {
+	if g.quiet {
+		return nil
+	}
+	return os.Stderr
+}
+
+// builder returns an image builder whose agent is this very binary.
+func (g *globals) builder() (*images.Builder, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("locate srutest binary: %w", err)
+	}
+	if err := checkStatic(self); err != nil {
+		return nil, err
+	}
+	b := &images.Builder{CacheDir: g.cacheDir, Agent: self, Resolvers: map[string]images.Resolver{}}
+	if lw := g.logw(); lw != nil {
+		b.Log = lw
+	}
+	res, err := g.ubuntuResolver()
+	if err != nil {
+		return nil, err
+	}
+	b.Resolvers["ubuntu"] = res
+	return b, nil
+}
+
+func (g *globals) ubuntuResolver() (*ubuntu.Resolver, error) {
+	return ubuntu.NewResolver(ubuntu.Options{
+		Archive:  g.archive,
+		Keyring:  g.keyring,
+		CacheDir: filepath.Join(g.cacheDir, "ubuntu"),
+		Progress: g.logw(),
+	})
+}
+
+func (g *globals) vmConfig() vm.Config {
+	return vm.Config{QEMU: g.qemu, KVM: g.kvm, MemoryMB: g.memoryMB, CPUs: g.cpus, BootTimeout: g.timeout}
+}

@@ -1,0 +1,272 @@
+// Package runner wires the stages together for one run: for each kernel of a
+// plan it builds the guest image (images), boots it (vm), runs the scenarios
+// (scenarios) and collects the cells into the results model (report).
+//
+// It is the only package that knows all four stages; each stage stays
+// ignorant of the others.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/srutest/srutest/images"
+	"github.com/srutest/srutest/plan"
+	"github.com/srutest/srutest/report"
+	"github.com/srutest/srutest/scenarios"
+	"github.com/srutest/srutest/vm"
+)
+
+// Runner runs plans.
+type Runner struct {
+	Images *images.Builder
+	VM     vm.Config // template: QEMU, MemoryMB, CPUs, KVM, BootTimeout
+	Pair   string    // host path of the static srutest-pair binary
+	Out    string    // run directory; results.json and artifacts land here
+	Log    io.Writer
+	// FreshGuest boots a new guest for every scenario instead of sharing one
+	// guest per kernel (scenarios reset their netns either way).
+	FreshGuest bool
+	// Jobs is how many kernels run at once (default 1: TCG guests are
+	// CPU-bound and keepalive timing wants an unloaded host).
+	Jobs int
+	// OnKernel is called after each kernel finishes (progress output).
+	OnKernel func(report.Kernel)
+}
+
+// Run executes p and returns the results; results.json is saved in r.Out
+// after every kernel so an interrupted run still leaves evidence.
+func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
+	if err := os.MkdirAll(r.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("run dir: %w", err)
+	}
+	run := &report.Run{
+		Schema:  report.SchemaVersion,
+		Name:    p.Name,
+		Series:  p.Series,
+		Started: time.Now().UTC(),
+		Kernels: make([]report.Kernel, len(p.Kernels)),
+		Accel:   vm.DetectAccel(r.VM.KVM),
+	}
+	run.Host, _ = os.Hostname()
+	repros := map[string]plan.Repro{}
+	for _, rp := range p.Reproducers {
+		repros[rp.Name] = rp
+	}
+	jobs := r.Jobs
+	if jobs < 1 {
+		jobs = 1
+	}
+	var (
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, jobs)
+	)
+	for i, k := range p.Kernels {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			kr := r.runKernel(ctx, k, repros)
+			mu.Lock()
+			run.Kernels[i] = kr
+			run.Finished = time.Now().UTC()
+			saveErr := run.Save(filepath.Join(r.Out, "results.json"))
+			mu.Unlock()
+			if saveErr != nil {
+				r.logf("save results: %v", saveErr)
+			}
+			if r.OnKernel != nil {
+				r.OnKernel(kr)
+			}
+		}()
+	}
+	wg.Wait()
+	run.Finished = time.Now().UTC()
+	if err := run.Save(filepath.Join(r.Out, "results.json")); err != nil {
+		return run, err
+	}
+	return run, ctx.Err()
+}
+
+func (r *Runner) logf(format string, args ...any) {
+	if r.Log != nil {
+		fmt.Fprintf(r.Log, format+"\n", args...)
+	}
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._+-]+`)
+
+// Slug turns a kernel name into a directory name.
+func Slug(s string) string {
+	s = unsafeChars.ReplaceAllString(s, "_")
+	if len(s) > 80 {
+		s = s[:80]
+	}
+	return strings.Trim(s, "_.")
+}
+
+func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, repros map[string]plan.Repro) report.Kernel {
+	kr := report.Kernel{Name: k.Name, Spec: k.Spec, Role: k.Role, Pocket: k.Pocket}
+	kdir := filepath.Join(r.Out, Slug(k.Name))
+	errorAll := func(reason, console string) report.Kernel {
+		kr.Error = reason
+		for _, it := range k.Scenarios {
+			kr.Cells = append(kr.Cells, report.Cell{Scenario: it.Scenario, Outcome: report.Error, Expected: it.Expected, Reason: reason, Console: console})
+		}
+		return kr
+	}
+	if err := os.MkdirAll(kdir, 0o755); err != nil {
+		return errorAll("artifacts dir: "+err.Error(), "")
+	}
+	r.logf("== %s: building image for %s", k.Name, k.Spec)
+	img, err := r.Images.Build(ctx, k.Spec)
+	if err != nil {
+		return errorAll("image: "+err.Error(), "")
+	}
+	for _, t := range img.Timings {
+		kr.Timings = append(kr.Timings, report.Timing{Phase: t.Phase, Duration: t.Duration})
+	}
+	kr.Version = img.Meta["version"]
+
+	var m *vm.Machine
+	boots := 0
+	closeM := func() {
+		if m != nil {
+			saveConsole(m, kdir, boots)
+			m.Close()
+			m = nil
+		}
+	}
+	defer closeM()
+	boot := func() error {
+		boots++
+		t0 := time.Now()
+		cfg := r.VM
+		cfg.Kernel, cfg.Initrd = img.Kernel, img.Initrd
+		cfg.HostKey, cfg.ClientKey = img.HostKey, img.ClientKey
+		mm, err := vm.Start(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		m = mm
+		kr.Timings = append(kr.Timings, report.Timing{Phase: fmt.Sprintf("boot#%d", boots), Duration: time.Since(t0)})
+		r.logf("   %s: guest up in %.1fs (%s)", k.Name, time.Since(t0).Seconds(), m.Accel())
+		if kr.Release == "" {
+			res, err := m.Exec(ctx, "uname -r")
+			if err == nil && res.ExitCode == 0 {
+				kr.Release = strings.TrimSpace(string(res.Stdout))
+			}
+		}
+		return nil
+	}
+
+	for _, it := range k.Scenarios {
+		if ctx.Err() != nil {
+			kr.Cells = append(kr.Cells, report.Cell{Scenario: it.Scenario, Outcome: report.Error, Expected: it.Expected, Reason: "interrupted: " + ctx.Err().Error()})
+			continue
+		}
+		if m == nil {
+			if err := boot(); err != nil {
+				reason, console := "boot: "+err.Error(), ""
+				var be *vm.BootError
+				if errors.As(err, &be) {
+					console = be.Output
+				}
+				kr.Cells = append(kr.Cells, report.Cell{Scenario: it.Scenario, Outcome: report.Error, Expected: it.Expected, Reason: reason, Console: console})
+				continue
+			}
+		}
+		cell := r.runCell(ctx, m, k, it, kdir, repros)
+		kr.Cells = append(kr.Cells, cell)
+		r.logf("   %s × %s: %s (%s) %s", k.Name, it.Scenario, cell.Outcome, cell.Duration.Round(100*time.Millisecond), cell.Reason)
+		// A crashed or wedged guest is never reused; nor is any guest when
+		// the user asked for one guest per scenario.
+		if m.Crashed() != nil || r.FreshGuest || !alive(ctx, m) {
+			closeM()
+		}
+	}
+	return kr
+}
+
+func (r *Runner) runCell(ctx context.Context, m *vm.Machine, k plan.Kernel, it plan.Item, kdir string, repros map[string]plan.Repro) report.Cell {
+	t0 := time.Now()
+	adir := filepath.Join(kdir, Slug(it.Scenario))
+	os.RemoveAll(adir)
+	var sc scenarios.Scenario
+	if rp, ok := repros[it.Scenario]; ok {
+		sc = &scenarios.Reproducer{Name: rp.Name, Files: rp.Files, Command: rp.Command, Timeout: rp.Timeout}
+	} else if s, ok := scenarios.Lookup(it.Scenario); ok {
+		sc = s
+	} else {
+		return report.Cell{Scenario: it.Scenario, Outcome: report.Error, Expected: it.Expected, Reason: "unknown scenario"}
+	}
+	// Abort the scenario the moment the console shows a crash: a crashed
+	// guest often hangs, and waiting for timeouts hides the real cause.
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-m.CrashCh():
+			cancel()
+		case <-sctx.Done():
+		}
+	}()
+	cell := sc.Run(sctx, scenarios.Env{Guest: guest{m}, Pair: r.Pair, Artifacts: adir, Log: r.Log})
+	cell.Scenario = it.Scenario
+	cell.Expected = it.Expected
+	if err := m.Crashed(); err != nil {
+		cell.Outcome = report.Error
+		cell.Reason = "kernel crash during scenario: " + firstLine(err.Error())
+		var ce *vm.CrashError
+		if errors.As(err, &ce) {
+			cell.Console = ce.Output
+		}
+	}
+	if rel, err := filepath.Rel(r.Out, adir); err == nil {
+		if _, statErr := os.Stat(adir); statErr == nil {
+			cell.Artifacts = rel
+		}
+	}
+	cell.Duration = time.Since(t0)
+	return cell
+}
+
+// alive checks the guest still answers before it is reused.
+func alive(ctx context.Context, m *vm.Machine) bool {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	res, err := m.Exec(ctx, "true")
+	return err == nil && res.ExitCode == 0
+}
+
+func saveConsole(m *vm.Machine, kdir string, n int) {
+	data, err := os.ReadFile(m.Console())
+	if err == nil {
+		os.WriteFile(filepath.Join(kdir, fmt.Sprintf("console-%d.log", n)), data, 0o644)
+	}
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+// guest adapts vm.Machine to scenarios.Guest.
+type guest struct{ m *vm.Machine }
+
+func (g guest) Exec(ctx context.Context, cmd string) (scenarios.ExecResult, error) {
+	res, err := g.m.Exec(ctx, cmd)
+	return scenarios.ExecResult{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode}, err
+}
+func (g guest) Push(ctx context.Context, local, remote string) error { return g.m.Push(ctx, local, remote) }
+func (g guest) Pull(ctx context.Context, remote, local string) error { return g.m.Pull(ctx, remote, local) }
+func (g guest) Crashed() error                                       { return g.m.Crashed() }
