@@ -120,6 +120,10 @@ func (k *keepaliveScenario) collect(ctx context.Context, s *session) (o observat
 	if err := s.push(ctx, s.env.Pair, pairBin); err != nil {
 		return o, "", err
 	}
+	files := []string{w + "/client.json", w + "/client.err", w + "/server.json", w + "/server.err", w + "/nstat-cli.txt", w + "/nstat-srv.txt"}
+	for _, p := range k.topo.Paths {
+		files = append(files, fmt.Sprintf("%s/%s.pcap", w, p.Name), fmt.Sprintf("%s/%s.txt", w, p.Name), fmt.Sprintf("%s/%s.tcpdump.log", w, p.Name))
+	}
 	defer func() {
 		// Teardown even when the scenario failed, unless the kernel died
 		// (the runner throws that guest away) or the run was cancelled.
@@ -128,6 +132,10 @@ func (k *keepaliveScenario) collect(ctx context.Context, s *session) (o observat
 		}
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
 		defer cancel()
+		if err != nil {
+			// Whatever the pair and tcpdump wrote explains the failure.
+			s.pull(tctx, files...)
+		}
 		if _, terr := s.exec(tctx, "teardown", k.topo.teardownScript()+"rm -rf "+w, 0); terr != nil && err == nil {
 			err = terr
 		}
@@ -184,7 +192,11 @@ func (k *keepaliveScenario) collect(ctx context.Context, s *session) (o observat
 			if err != nil {
 				return o, "", err
 			}
-			s.save(fmt.Sprintf("ss-mptcp-%d.txt", i+1), append(res.Stdout, res.Stderr...))
+			out := res.Stdout
+			if res.ExitCode != 0 {
+				out = fmt.Appendf(out, "# ss -M exit %d: %s\n", res.ExitCode, res.Stderr)
+			}
+			s.save(fmt.Sprintf("ss-mptcp-%d.txt", i+1), out)
 		}
 		if err := sleepUntil(ctx, ready.Add(k.window)); err != nil {
 			return o, "", err
@@ -219,10 +231,8 @@ func (k *keepaliveScenario) collect(ctx context.Context, s *session) (o observat
 		return o, "", err
 	}
 	var text strings.Builder
-	files := []string{w + "/client.json", w + "/client.err", w + "/server.json", w + "/server.err", w + "/nstat-cli.txt", w + "/nstat-srv.txt"}
 	for _, p := range k.topo.Paths {
 		fmt.Fprintf(&text, "%[1]s -r %[2]s/%[3]s.pcap -nn -tt -S > %[2]s/%[3]s.txt 2>&1; ", tcpdumpBin, w, p.Name)
-		files = append(files, fmt.Sprintf("%s/%s.pcap", w, p.Name), fmt.Sprintf("%s/%s.txt", w, p.Name), fmt.Sprintf("%s/%s.tcpdump.log", w, p.Name))
 	}
 	if _, err := s.exec(ctx, "pcap-text", text.String(), 0); err != nil {
 		return o, "", err

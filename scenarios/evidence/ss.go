@@ -54,7 +54,8 @@ var ssStates = map[string]bool{
 }
 
 // ParseSS parses the output of `ss -tinoe` / `ss -Minoe` (with or without
-// the header, with or without a Netid column). Lines it does not recognise
+// the header, with or without a Netid column; lines starting with '#' are
+// annotations the harness added and are skipped). Lines it does not recognise
 // as a socket or a continuation are an error naming the line, so a changed
 // ss format is noticed instead of silently yielding no sockets.
 func ParseSS(data []byte) ([]SSSocket, error) {
@@ -67,8 +68,8 @@ func ParseSS(data []byte) ([]SSSocket, error) {
 		line := sc.Text()
 		trimmed := strings.TrimSpace(line)
 		switch {
-		case trimmed == "":
-			continue
+		case trimmed == "" || trimmed[0] == '#':
+			continue // blank, or a harness annotation ("# ss -M exit 1: …")
 		case strings.HasPrefix(trimmed, "State ") || strings.HasPrefix(trimmed, "Netid "):
 			continue
 		case line[0] == ' ' || line[0] == '\t':
