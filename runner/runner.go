@@ -203,7 +203,7 @@ func (r *Runner) runCell(ctx context.Context, m *vm.Machine, k plan.Kernel, it p
 	os.RemoveAll(adir)
 	var sc scenarios.Scenario
 	if rp, ok := repros[it.Scenario]; ok {
-		sc = &scenarios.Reproducer{Name: rp.Name, Files: rp.Files, Command: rp.Command, Timeout: rp.Timeout}
+		sc = &scenarios.Reproducer{ID: rp.Name, Files: rp.Files, Command: rp.Command, Timeout: rp.Timeout}
 	} else if s, ok := scenarios.Lookup(it.Scenario); ok {
 		sc = s
 	} else {

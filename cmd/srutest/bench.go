@@ -172,6 +172,7 @@ func markerBoot(ctx context.Context, g *globals, b *images.Builder, img *images.
 	}
 	cfg := g.vmConfig()
 	cfg.Kernel, cfg.Initrd = img.Kernel, initrd
+	cfg.Append = append(cfg.Append, "srutest.mode=marker")
 	return vm.BootToMarker(ctx, cfg, "SRUTEST-MARKER")
 }
 

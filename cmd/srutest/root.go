@@ -96,12 +96,17 @@ func (g *globals) builder() (*images.Builder, error) {
 }
 
 func (g *globals) ubuntuResolver() (*ubuntu.Resolver, error) {
-	return ubuntu.NewResolver(ubuntu.Options{
-		Archive:  g.archive,
-		Keyring:  g.keyring,
-		CacheDir: filepath.Join(g.cacheDir, "ubuntu"),
-		Progress: g.logw(),
-	})
+	opts := []ubuntu.Option{ubuntu.WithCacheDir(filepath.Join(g.cacheDir, "ubuntu"))}
+	if g.archive != "" {
+		opts = append(opts, ubuntu.WithMirror(g.archive))
+	}
+	if g.keyring != "" {
+		opts = append(opts, ubuntu.WithKeyringFile(g.keyring))
+	}
+	if lw := g.logw(); lw != nil {
+		opts = append(opts, ubuntu.WithProgress(lw))
+	}
+	return ubuntu.NewResolver(opts...)
 }
 
 func (g *globals) vmConfig() vm.Config {

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/srutest/srutest/images/ubuntu"
+)
+
+// describeKernel says what a spec resolves to without downloading debs:
+// ubuntu: specs go through the verified archive resolver; other kinds are
+// shown as given (they resolve at build time).
+func describeKernel(ctx context.Context, res *ubuntu.Resolver, spec string) (string, error) {
+	arg, ok := strings.CutPrefix(spec, "ubuntu:")
+	if !ok {
+		return fmt.Sprintf("  spec %s (resolved when built)\n", spec), nil
+	}
+	q, err := ubuntu.ParseArg(arg)
+	if err != nil {
+		return "", err
+	}
+	r, err := res.Plan(ctx, q)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "  %s %s → ABI %s, version %s, release %s (signed by %s)\n", r.Dist, r.Meta, r.ABI, r.Version, r.Release, r.Signer)
+	for _, p := range r.Packages {
+		fmt.Fprintf(&b, "    %s %s %s\n", p.Name, p.Version, humanBytes(p.Size))
+	}
+	if r.ExtraReason != "" {
+		fmt.Fprintf(&b, "    modules-extra: %s\n", r.ExtraReason)
+	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(&b, "    warning: %s\n", w)
+	}
+	return b.String(), nil
+}
