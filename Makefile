@@ -37,8 +37,8 @@ test-e2e: build
 
 # Short fuzzing pass over every parser.
 fuzz:
-	$(GO) test -run NONE -fuzz FuzzParseSS -fuzztime 30s ./scenarios/...
-	$(GO) test -run NONE -fuzz FuzzParsePcap -fuzztime 30s ./scenarios/...
+	$(GO) test -run NONE -fuzz FuzzParseSS -fuzztime 30s ./scenarios/evidence/
+	$(GO) test -run NONE -fuzz FuzzParsePcap -fuzztime 30s ./scenarios/evidence/
 	$(GO) test -run NONE -fuzz FuzzParse -fuzztime 30s ./plan/
 
 bench: build

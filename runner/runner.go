@@ -267,6 +267,10 @@ func (g guest) Exec(ctx context.Context, cmd string) (scenarios.ExecResult, erro
 	res, err := g.m.Exec(ctx, cmd)
 	return scenarios.ExecResult{Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: res.ExitCode}, err
 }
-func (g guest) Push(ctx context.Context, local, remote string) error { return g.m.Push(ctx, local, remote) }
-func (g guest) Pull(ctx context.Context, remote, local string) error { return g.m.Pull(ctx, remote, local) }
-func (g guest) Crashed() error                                       { return g.m.Crashed() }
+func (g guest) Push(ctx context.Context, local, remote string) error {
+	return g.m.Push(ctx, local, remote)
+}
+func (g guest) Pull(ctx context.Context, remote, local string) error {
+	return g.m.Pull(ctx, remote, local)
+}
+func (g guest) Crashed() error { return g.m.Crashed() }
