@@ -177,6 +177,23 @@ func (w *consoleWatcher) tail(n int) string {
 	return tailLines(w.buf, n)
 }
 
+// report returns the crash report excerpt if a crash line is in memory,
+// else the last n lines.
+func (w *consoleWatcher) report(n int) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if s, ok := crashExcerpt(w.buf, crashContext, maxReport); ok {
+		return s
+	}
+	return tailLines(w.buf, n)
+}
+
+// Crash report excerpt bounds: lines before the first crash line, total.
+const (
+	crashContext = 5
+	maxReport    = 120
+)
+
 // stderrText returns QEMU's stderr so far.
 func (w *consoleWatcher) stderrText() string {
 	w.mu.Lock()

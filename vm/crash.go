@@ -129,3 +129,24 @@ func tailLines(b []byte, n int) string {
 	}
 	return string(b[i+1:])
 }
+
+// crashExcerpt returns the console from a few lines before the first crash
+// line on, at most maxLines lines, or false when there is no crash line.
+// A bare tail would cut a long report's head (the title and the trace start
+// are what a reader needs).
+func crashExcerpt(console []byte, before, maxLines int) (string, bool) {
+	lines := bytes.Split(bytes.TrimRight(console, "\n"), []byte("\n"))
+	first := -1
+	for i, line := range lines {
+		if isCrashLine(line) {
+			first = i
+			break
+		}
+	}
+	if first < 0 {
+		return "", false
+	}
+	start := max(0, first-before)
+	end := min(len(lines), start+maxLines)
+	return string(bytes.Join(lines[start:end], []byte("\n"))), true
+}

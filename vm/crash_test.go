@@ -124,3 +124,19 @@ func FuzzParseCrash(f *testing.F) {
 		}
 	})
 }
+
+func TestCrashExcerpt(t *testing.T) {
+	data, err := os.ReadFile("testdata/debian-6.1-sysrq-c.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := crashExcerpt(data, 2, 10)
+	lines := strings.Split(got, "\n")
+	if !ok || len(lines) != 10 || !strings.Contains(lines[2], "Kernel panic - not syncing: sysrq triggered crash") ||
+		!strings.Contains(got, "Call Trace:") {
+		t.Errorf("excerpt:\n%s", got)
+	}
+	if _, ok := crashExcerpt([]byte("a\nb\n"), 2, 10); ok {
+		t.Error("excerpt from a clean log")
+	}
+}

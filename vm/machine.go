@@ -222,9 +222,10 @@ func (m *Machine) bootFailure(ctx, bctx context.Context, timeout time.Duration, 
 // maxTailAll asks tail for everything kept in memory.
 const maxTailAll = 1 << 30
 
-// bootOutput is the console tail plus QEMU's stderr, if any.
+// bootOutput is the crash report (or the console tail) plus QEMU's
+// stderr, if any.
 func (m *Machine) bootOutput() string {
-	out := m.con.tail(bootTail)
+	out := m.con.report(bootTail)
 	if s := m.con.stderrText(); s != "" {
 		out += "\n--- qemu stderr ---\n" + s
 	}
@@ -252,7 +253,7 @@ func (m *Machine) ConsoleTail(n int) string {
 func (m *Machine) Crashed() error {
 	m.con.poll()
 	if m.con.crashed() {
-		return &CrashError{Title: m.con.crash(), Output: m.con.tail(bootTail)}
+		return &CrashError{Title: m.con.crash(), Output: m.bootOutput()}
 	}
 	if m.proc.hasExited() && !m.closing.Load() {
 		return &CrashError{Title: "guest vanished: qemu " + m.proc.exitStatus(), Output: m.bootOutput()}

@@ -69,9 +69,13 @@ func (a *sshAuth) clientConfig(kex *atomic.Bool) *ssh.ClientConfig {
 // maxInflight are pending, or retryBackoff after a failure.
 const (
 	attemptTimeout = 10 * time.Second
-	attemptEvery   = 500 * time.Millisecond
+	attemptEvery   = 100 * time.Millisecond
 	retryBackoff   = 50 * time.Millisecond
-	maxInflight    = 3
+	// Attempts made before eth0 is up are stuck in slirp's SYN
+	// retransmission backoff (1 s, 2 s, …); with few in flight, the guest
+	// sat ready for ~2.5 s before a fresh attempt reached it (measured:
+	// 6.2 s SSH-ready vs 3.1 s SRUTEST-READY uptime on Debian 6.1 under TCG).
+	maxInflight = 32
 )
 
 type attemptResult struct {
