@@ -88,7 +88,7 @@ func Conclusions(r *Run) []Conclusion {
 				if !c.Matches() {
 					bad = append(bad, c.Scenario+"="+string(c.Outcome))
 				}
-				if b, ok := before.Cell(c.Scenario); ok && b.Outcome == Pass && c.Outcome != Pass {
+				if b, ok := before.Cell(c.Scenario); ok && b.Outcome == Pass && c.Outcome == Fail {
 					regressed = append(regressed, c.Scenario)
 				}
 			}
