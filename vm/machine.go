@@ -106,7 +106,10 @@ func startOnce(ctx, bctx context.Context, cfg Config, accel string, timeout time
 
 // launch creates the temp dir, starts QEMU and the console watcher.
 func launch(cfg Config, accel, marker string) (*Machine, error) {
-	dir, err := os.MkdirTemp(cfg.Dir, "srutest-vm-")
+	if n := sweepStale(cfg.Dir); n > 0 {
+		logf(cfg.Log, "vm: removed %d temp dirs of dead srutest processes in %s", n, cfg.Dir)
+	}
+	dir, err := os.MkdirTemp(cfg.Dir, tempPrefix)
 	if err != nil {
 		return nil, infra("temp dir", err)
 	}
@@ -116,6 +119,9 @@ func launch(cfg Config, accel, marker string) (*Machine, error) {
 			os.RemoveAll(dir)
 		}
 	}()
+	if err := writeOwner(dir); err != nil {
+		return nil, infra("temp dir", err)
+	}
 	m := &Machine{
 		cfg: cfg, accel: accel, dir: dir,
 		qmpPath: filepath.Join(dir, "qmp.sock"),

@@ -531,3 +531,13 @@ func TestBootToMarker(t *testing.T) {
 	}
 	assertGone(t, vmDir, pidfile)
 }
+
+// processExists reports whether pid exists and is not a zombie.
+func processExists(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	_, rest, _ := strings.Cut(string(b), ") ")
+	return !strings.HasPrefix(rest, "Z")
+}
