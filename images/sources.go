@@ -289,6 +289,18 @@ func buildFromDebs(ctx context.Context, b *Builder, debs []string, out string) (
 		return nil, &FileError{imageDeb.Path, "find kernel", err}
 	}
 	relDir := filepath.Join(stage, "lib", "modules", release)
+	vmlinuz := filepath.Join(stage, "boot", "vmlinuz-"+release)
+	if _, err := os.Stat(relDir); err != nil {
+		// The kernel looks for lib/modules/<the release baked into its
+		// header>, not for the name the package gave the file (a kernel
+		// repackaged under another name, e.g. the loopback Ubuntu archive).
+		if hdr, herr := headerRelease(vmlinuz); herr == nil && validRelease(hdr) == nil {
+			if _, serr := os.Stat(filepath.Join(stage, "lib", "modules", hdr)); serr == nil {
+				release = hdr
+				relDir = filepath.Join(stage, "lib", "modules", hdr)
+			}
+		}
+	}
 	if _, err := os.Stat(relDir); err != nil {
 		others, _ := os.ReadDir(filepath.Join(stage, "lib", "modules"))
 		if len(others) > 0 {
@@ -308,7 +320,7 @@ func buildFromDebs(ctx context.Context, b *Builder, debs []string, out string) (
 			}
 		}
 	}
-	kj, err := buildKernelLayer(out, filepath.Join(stage, "boot", "vmlinuz-"+release), release, relDir, dep)
+	kj, err := buildKernelLayer(out, vmlinuz, release, relDir, dep)
 	if err != nil {
 		return nil, err
 	}
@@ -324,4 +336,16 @@ func buildFromDebs(ctx context.Context, b *Builder, debs []string, out string) (
 		kj.Meta["package"] = imageDeb.Package
 	}
 	return kj, nil
+}
+
+// headerRelease reads the kernel release from a bzImage's boot header.
+func headerRelease(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	head := make([]byte, 64<<10)
+	n, _ := io.ReadFull(f, head)
+	return BzImageRelease(head[:n])
 }
