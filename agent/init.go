@@ -1,158 +1,249 @@
-// Package agent is the guest's PID 1: the srutest binary re-executed as
-// /init inside the initramfs built by package images. It mounts the
-// pseudo-filesystems, loads the kernel modules listed by the image, brings up
-// eth0 on QEMU's slirp network, and serves SSH (exec, pty shell, SFTP) with
-// the image's host key until the host asks it to power off.
-//
-// Kernel command line: srutest.mode=marker makes it print SRUTEST-MARKER and
-// power off at once (the boot benchmark's floor).
 package agent
 
 import (
-	"bufio"
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"net"
 	"os"
-	"os/exec"
-	"strings"
+	"os/signal"
+	"runtime/debug"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
-// Marker and Ready are printed on the console for the host.
+// Console lines the host looks for.
 const (
-	Marker = "SRUTEST-MARKER"
-	Ready  = "SRUTEST-READY"
+	Marker      = "SRUTEST-MARKER"       // marker mode: printed just before power-off
+	Ready       = "SRUTEST-READY"        // SSH is listening
+	ErrorPrefix = "SRUTEST-AGENT-ERROR:" // fatal error; the guest powers off next
 )
 
+// Guest paths (docs/contracts.md; images writes them).
 const (
-	modulesList = "/etc/srutest/modules"
-	hostKeyPath = "/etc/srutest/ssh_host_ed25519"
-	authKeys    = "/etc/srutest/authorized_keys"
-	ipBin       = "/usr/sbin/ip"
+	ModulesListPath = "/etc/srutest/modules"
+	HostKeyPath     = "/etc/srutest/ssh_host_ed25519"
+	AuthorizedPath  = "/etc/srutest/authorized_keys"
+	ModulesLogPath  = "/run/srutest/modules.log"
 )
 
-// Main runs PID 1. It never returns: the guest powers off at the end.
+// netWait bounds the wait for eth0 after virtio_net loaded.
+const netWait = 10 * time.Second
+
+// Main is the guest's PID 1. It never returns: it powers the guest off when
+// asked to over SSH, at once in marker mode, or after printing a fatal
+// error on the console.
 func Main() {
-	unix.Mount("proc", "/proc", "proc", 0, "")
+	// Marker mode is the boot floor: nothing but proc before the marker.
+	mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
 	cmdline, _ := os.ReadFile("/proc/cmdline")
-	if CmdlineParam(string(cmdline), "srutest.mode") == "marker" {
-		fmt.Println(Marker)
+	if v, _ := CmdlineValue(string(cmdline), ModeParam); v == ModeMarker {
+		io.WriteString(console(), Marker+"\n")
 		powerOff()
 	}
-	if err := run(); err != nil {
-		fmt.Printf("SRUTEST-AGENT-ERROR: %v\n", err)
-	}
-	powerOff()
-}
-
-func powerOff() {
-	unix.Sync()
-	unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
-	select {}
-}
-
-func run() error {
-	mounts := []struct{ src, dst, fs, data string }{
-		{"sysfs", "/sys", "sysfs", ""},
-		{"devtmpfs", "/dev", "devtmpfs", ""},
-		{"devpts", "/dev/pts", "devpts", "newinstance,ptmxmode=0666"},
-		{"tmpfs", "/tmp", "tmpfs", ""},
-		{"tmpfs", "/run", "tmpfs", ""},
-	}
-	for _, m := range mounts {
-		os.MkdirAll(m.dst, 0o755)
-		if err := unix.Mount(m.src, m.dst, m.fs, 0, m.data); err != nil && err != unix.EBUSY {
-			return fmt.Errorf("mount %s: %w", m.dst, err)
+	defer func() {
+		if r := recover(); r != nil {
+			fatal(fmt.Errorf("panic: %v\n%s", r, debug.Stack()))
 		}
+	}()
+	err := boot()
+	if err == nil {
+		err = errors.New("ssh server stopped")
 	}
-	os.Remove("/dev/ptmx")
-	os.Symlink("pts/ptmx", "/dev/ptmx")
-	os.MkdirAll("/run/netns", 0o755)
-	os.MkdirAll("/run/srutest", 0o755)
-	os.Setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
-	os.Setenv("HOME", "/root")
-	unix.Sethostname([]byte("srutest"))
+	fatal(err)
+}
 
-	list, _ := os.ReadFile(modulesList)
-	log := loadModules(ParseModuleList(list))
-	os.WriteFile("/run/srutest/modules.log", log, 0o644)
-	if err := network(); err != nil {
-		fmt.Printf("srutest-agent: network: %v\n", err)
-	}
-	go reapOrphans()
-	cfg, err := LoadConfig(hostKeyPath, authKeys)
-	if err != nil {
+// boot sets the guest up and serves SSH; it returns only on failure.
+func boot() error {
+	con := console()
+	if err := setupFS(); err != nil {
 		return err
 	}
-	return ListenAndServe(":22", cfg, func() { fmt.Println(Ready) })
-}
+	os.Setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+	os.Setenv("HOME", "/root")
+	if err := unix.Sethostname([]byte("srutest")); err != nil {
+		fmt.Fprintf(con, "srutest-agent: sethostname: %v\n", err)
+	}
+	// PID 1 gets no default signal actions: without handlers a stray
+	// SIGTERM would end Go's runtime and panic the kernel. Handlers (unlike
+	// SIG_IGN) are reset in the commands the agent runs.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGHUP, unix.SIGINT, unix.SIGTERM, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2)
+	go func() {
+		for range sigs {
+		}
+	}()
+	ctx := context.Background()
+	reaper := NewReaper()
+	go reaper.Run(ctx)
 
-// CmdlineParam returns the value of key=value on a kernel command line.
-func CmdlineParam(cmdline, key string) string {
-	for _, f := range strings.Fields(cmdline) {
-		if k, v, ok := strings.Cut(f, "="); ok && k == key {
-			return v
+	var modules []string
+	switch data, err := os.ReadFile(ModulesListPath); {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		fmt.Fprintf(con, "srutest-agent: %v\n", err)
+	default:
+		var perr error
+		if modules, perr = ParseModuleList(data); perr != nil {
+			fmt.Fprintf(con, "srutest-agent: %s: %v\n", ModulesListPath, perr)
 		}
 	}
-	return ""
+	chain, rest := SplitNetChain(modules)
+	mlog := &modulesLog{path: ModulesLogPath}
+	failed := reportFailures(con, LoadModules(chain, FinitModule, mlog))
+
+	nctx, cancel := context.WithTimeout(ctx, netWait)
+	err := ConfigureNet(nctx, SlirpNet)
+	cancel()
+	if err != nil {
+		if failed != nil {
+			err = fmt.Errorf("%w (after module failures: %v)", err, failed)
+		}
+		return fmt.Errorf("network: %w", err)
+	}
+
+	cfg := Config{
+		Shell:    "/bin/sh",
+		Dir:      "/root",
+		Reaper:   reaper,
+		PowerOff: powerOff,
+		Log:      con,
+	}
+	if _, err := os.Stat("/dev/pts/ptmx"); err == nil {
+		cfg.PTMX = "/dev/pts/ptmx" // this devpts instance's multiplexer
+	}
+	if err := cfg.LoadKeys(HostKeyPath, AuthorizedPath); err != nil {
+		return err
+	}
+	ready := make(chan struct{})
+	cfg.ModulesReady = ready
+
+	// Go listens with MPTCP by default where the kernel has it; the
+	// agent's own connection must stay plain TCP so that it never shows up
+	// in the MPTCP counters and sockets the scenarios inspect.
+	var lc net.ListenConfig
+	lc.SetMultipathTCP(false)
+	l, err := lc.Listen(ctx, "tcp", ":22")
+	if err != nil {
+		return fmt.Errorf("listen on :22: %w", err)
+	}
+	io.WriteString(con, Ready+"\n")
+	go func() {
+		defer close(ready)
+		reportFailures(con, LoadModules(rest, FinitModule, mlog))
+	}()
+	return Serve(ctx, l, cfg)
 }
 
-// ParseModuleList returns the absolute module paths of the load-order file,
-// skipping blanks and comments.
-func ParseModuleList(data []byte) []string {
-	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		l := strings.TrimSpace(sc.Text())
-		if l == "" || strings.HasPrefix(l, "#") || !strings.HasPrefix(l, "/") {
-			continue
+// reportFailures prints failed module loads on the console and returns
+// them joined (nil when all loaded).
+func reportFailures(con io.Writer, res []ModuleResult) error {
+	var errs []error
+	for _, r := range res {
+		if r.Err != nil {
+			fmt.Fprintf(con, "srutest-agent: %v\n", r.Err)
+			errs = append(errs, r.Err)
 		}
-		out = append(out, l)
 	}
-	return out
+	return errors.Join(errs...)
 }
 
-func loadModules(paths []string) []byte {
-	var log bytes.Buffer
-	for _, p := range paths {
-		f, err := os.Open(p)
-		if err == nil {
-			err = unix.FinitModule(int(f.Fd()), "", 0)
-			f.Close()
-		}
-		if err != nil && err != unix.EEXIST {
-			fmt.Printf("srutest-agent: load %s: %v\n", p, err)
-			fmt.Fprintf(&log, "FAIL %s: %v\n", p, err)
-			continue
-		}
-		fmt.Fprintf(&log, "ok %s\n", p)
-	}
-	return log.Bytes()
+// modulesLog appends each line to the log file as it comes, so the file is
+// complete up to the last module even if the guest dies during a load.
+type modulesLog struct {
+	mu   sync.Mutex
+	path string
 }
 
-// network brings up lo and eth0 with slirp's fixed addressing.
-func network() error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat("/sys/class/net/eth0"); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("eth0 did not appear within 10s")
-		}
-		time.Sleep(5 * time.Millisecond)
+func (m *modulesLog) Write(p []byte) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	f, err := os.OpenFile(m.path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return 0, err
 	}
-	for _, args := range [][]string{
-		{"link", "set", "lo", "up"},
-		{"addr", "add", "10.0.2.15/24", "dev", "eth0"},
-		{"link", "set", "eth0", "up"},
-		{"route", "add", "default", "via", "10.0.2.2"},
+	defer f.Close()
+	return f.Write(p)
+}
+
+// setupFS mounts the pseudo file systems and makes the directories
+// iproute2 and the scenarios expect.
+func setupFS() error {
+	const nsx = unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV
+	for _, m := range []struct {
+		src, dst, fstype string
+		flags            uintptr
+		data             string
+	}{
+		{"sysfs", "/sys", "sysfs", nsx, ""},
+		{"devtmpfs", "/dev", "devtmpfs", unix.MS_NOSUID, "mode=0755"},
+		{"devpts", "/dev/pts", "devpts", unix.MS_NOSUID | unix.MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620"},
+		{"tmpfs", "/dev/shm", "tmpfs", unix.MS_NOSUID | unix.MS_NODEV, "mode=1777"},
+		{"tmpfs", "/tmp", "tmpfs", unix.MS_NOSUID | unix.MS_NODEV, "mode=1777"},
+		{"tmpfs", "/run", "tmpfs", unix.MS_NOSUID | unix.MS_NODEV, "mode=0755"},
 	} {
-		if out, err := exec.Command(ipBin, args...).CombinedOutput(); err != nil {
-			return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		if err := os.MkdirAll(m.dst, 0o755); err != nil {
+			return fmt.Errorf("mkdir %s: %w", m.dst, err)
+		}
+		if err := mount(m.src, m.dst, m.fstype, m.flags, m.data); err != nil {
+			return err
+		}
+	}
+	// iproute2 keeps named netns under /var/run/netns: one tree with /run.
+	if fi, err := os.Lstat("/var/run"); err != nil || (fi.IsDir() && os.Remove("/var/run") == nil) {
+		os.MkdirAll("/var", 0o755)
+		if err := os.Symlink("../run", "/var/run"); err != nil {
+			return fmt.Errorf("link /var/run: %w", err)
+		}
+	}
+	for _, d := range []string{"/run/netns", "/run/srutest", "/root"} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fmt.Errorf("mkdir %s: %w", d, err)
 		}
 	}
 	return nil
+}
+
+// mount mounts one file system; one already mounted there is fine.
+func mount(src, dst, fstype string, flags uintptr, data string) error {
+	err := unix.Mount(src, dst, fstype, flags, data)
+	if err != nil && !errors.Is(err, unix.EBUSY) {
+		return fmt.Errorf("mount %s on %s: %w", fstype, dst, err)
+	}
+	return nil
+}
+
+// console is where PID 1's messages go: stdout is /dev/console when the
+// kernel could open it; otherwise open it directly.
+func console() io.Writer {
+	if _, err := os.Stdout.Stat(); err == nil {
+		return os.Stdout
+	}
+	if f, err := os.OpenFile("/dev/console", os.O_WRONLY|unix.O_NOCTTY, 0); err == nil {
+		return f
+	}
+	return io.Discard
+}
+
+// fatal prints err for the host and powers off.
+func fatal(err error) {
+	msg := bytes.ReplaceAll([]byte(err.Error()), []byte("\n"), []byte("\n"+ErrorPrefix+" "))
+	fmt.Fprintf(console(), "%s %s\n", ErrorPrefix, msg)
+	powerOff()
+}
+
+// powerOff syncs and powers the machine off. It never returns: if the
+// kernel refuses, PID 1 must still not exit (that would panic the kernel).
+func powerOff() {
+	unix.Sync()
+	err := unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
+	fmt.Fprintf(console(), "%s power off: %v\n", ErrorPrefix, err)
+	for {
+		time.Sleep(time.Hour)
+	}
 }
