@@ -41,6 +41,9 @@ func ParseCmdline(cmdline string) []Param {
 			word = strings.TrimPrefix(word, `"`)
 			word = strings.TrimSuffix(word, `"`)
 		}
+		if word == "" {
+			continue // a lone `"` or `""`
+		}
 		k, v, ok := strings.Cut(word, "=")
 		if ok && len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
 			v = v[1 : len(v)-1]
