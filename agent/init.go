@@ -30,6 +30,7 @@ const (
 	HostKeyPath     = "/etc/srutest/ssh_host_ed25519"
 	AuthorizedPath  = "/etc/srutest/authorized_keys"
 	ModulesLogPath  = "/run/srutest/modules.log"
+	BootLogPath     = "/run/srutest/boot.log" // uptime at each boot step
 )
 
 // netWait bounds the wait for eth0 after virtio_net loaded.
@@ -61,9 +62,12 @@ func Main() {
 // boot sets the guest up and serves SSH; it returns only on failure.
 func boot() error {
 	con := console()
+	var steps timeline
+	steps.mark("agent started")
 	if err := setupFS(); err != nil {
 		return err
 	}
+	steps.mark("mounted")
 	os.Setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
 	os.Setenv("HOME", "/root")
 	if err := unix.Sethostname([]byte("srutest")); err != nil {
@@ -96,6 +100,7 @@ func boot() error {
 	chain, rest := SplitNetChain(modules)
 	mlog := &modulesLog{path: ModulesLogPath}
 	failed := reportFailures(con, LoadModules(chain, FinitModule, mlog))
+	steps.mark(fmt.Sprintf("%d NIC modules loaded", len(chain)))
 
 	nctx, cancel := context.WithTimeout(ctx, netWait)
 	err := ConfigureNet(nctx, SlirpNet)
@@ -106,6 +111,7 @@ func boot() error {
 		}
 		return fmt.Errorf("network: %w", err)
 	}
+	steps.mark("network up")
 
 	cfg := Config{
 		Shell:    "/bin/sh",
@@ -133,11 +139,35 @@ func boot() error {
 		return fmt.Errorf("listen on :22: %w", err)
 	}
 	io.WriteString(con, Ready+"\n")
+	steps.mark("ssh listening")
 	go func() {
 		defer close(ready)
 		reportFailures(con, LoadModules(rest, FinitModule, mlog))
+		steps.mark(fmt.Sprintf("%d more modules loaded", len(rest)))
+		os.WriteFile(BootLogPath, steps.bytes(), 0o644)
 	}()
 	return Serve(ctx, l, cfg)
+}
+
+// timeline records the uptime (CLOCK_BOOTTIME) of each boot step, for
+// BootLogPath: where the time between kernel start and SSH goes.
+type timeline struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (t *timeline) mark(step string) {
+	var ts unix.Timespec
+	unix.ClockGettime(unix.CLOCK_BOOTTIME, &ts)
+	t.mu.Lock()
+	fmt.Fprintf(&t.buf, "%8.3f %s\n", time.Duration(ts.Nano()).Seconds(), step)
+	t.mu.Unlock()
+}
+
+func (t *timeline) bytes() []byte {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return bytes.Clone(t.buf.Bytes())
 }
 
 // reportFailures prints failed module loads on the console and returns

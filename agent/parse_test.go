@@ -55,6 +55,17 @@ func TestCmdlineValue(t *testing.T) {
 			t.Errorf("%s: console = %q, %v", f, v, ok)
 		}
 	}
+	quoted, err := os.ReadFile("testdata/cmdline-debian-6.1-quoted-marker")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps := ParseCmdline(string(quoted))
+	if v, _ := CmdlineValue(string(quoted), "dyndbg"); v != "file net/mptcp/* +p" {
+		t.Errorf("dyndbg = %q", v)
+	}
+	if last := ps[len(ps)-1]; last.Key != "/bin/mount -t proc p /proc; /bin/cat /proc/cmdline | /bin/base64" || last.HasValue {
+		t.Errorf("quoted init argument parsed as %+v", last)
+	}
 	for _, tc := range []struct {
 		in, key, want string
 		found         bool
@@ -75,7 +86,14 @@ func TestCmdlineValue(t *testing.T) {
 }
 
 func FuzzParseCmdline(f *testing.F) {
-	f.Add("console=ttyS0 srutest.mode=marker")
+	files, _ := filepath.Glob("testdata/cmdline-*")
+	for _, file := range files {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(data))
+	}
 	f.Add(`a="b c" "d=e f" -- x`)
 	f.Add(`"`)
 	f.Fuzz(func(t *testing.T, s string) {
