@@ -64,3 +64,17 @@ func clampU16(v uint32) uint16 {
 	}
 	return uint16(v)
 }
+
+// foregroundGroup returns the foreground process group of a pty.
+func foregroundGroup(master *os.File) (int, error) {
+	rc, err := master.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var pgrp int
+	var ierr error
+	if err := rc.Control(func(fd uintptr) { pgrp, ierr = unix.IoctlGetInt(int(fd), unix.TIOCGPGRP) }); err != nil {
+		return 0, err
+	}
+	return pgrp, ierr
+}

@@ -3,8 +3,10 @@ package agent
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"golang.org/x/crypto/ssh"
@@ -57,7 +59,11 @@ func serveConn(ctx context.Context, c net.Conn, sc *ssh.ServerConfig, cfg *Confi
 	c.SetDeadline(time.Now().Add(handshakeTimeout))
 	sconn, chans, reqs, err := ssh.NewServerConn(c, sc)
 	if err != nil {
-		cfg.logf("ssh handshake from %s: %v", c.RemoteAddr(), err)
+		// The host dials several times while the guest boots and drops
+		// the attempts it does not need: a closed connection is normal.
+		if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) && !errors.Is(err, syscall.ECONNRESET) {
+			cfg.logf("ssh handshake from %s: %v", c.RemoteAddr(), err)
+		}
 		c.Close()
 		return
 	}

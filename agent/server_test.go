@@ -619,6 +619,15 @@ func TestShellWithPTY(t *testing.T) {
 	io.WriteString(stdin, "\x03")
 	io.WriteString(stdin, "echo after=$((1+1))\n")
 	out.waitFor(t, "after=2") // within waitFor's 10s: sleep 30 was interrupted
+	// The same through an SSH "signal" request: it reaches the terminal's
+	// foreground job.
+	io.WriteString(stdin, "sleep 30\n")
+	time.Sleep(200 * time.Millisecond)
+	if err := sess.Signal(ssh.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(stdin, "echo sig=$((2+3))\n")
+	out.waitFor(t, "sig=5")
 	io.WriteString(stdin, "exit 7\n")
 	if code, _ := exitOf(t, waitWithin(t, sess, 10*time.Second)); code != 7 {
 		t.Errorf("shell exit = %d, want 7", code)

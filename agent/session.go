@@ -171,7 +171,8 @@ func (s *session) resize(cols, rows uint32) bool {
 }
 
 // signal forwards an SSH signal name (RFC 4254 §6.9, e.g. "INT") to the
-// command's process group.
+// command's process group, or with a pty to the terminal's foreground
+// process group (the job a shell is running, as Ctrl-C would).
 func (s *session) signal(name string) bool {
 	sig := unix.SignalNum("SIG" + name)
 	if sig == 0 {
@@ -182,7 +183,13 @@ func (s *session) signal(name string) bool {
 	if s.pgid == 0 || s.exited {
 		return false
 	}
-	return unix.Kill(-s.pgid, sig) == nil
+	pgrp := s.pgid
+	if s.master != nil {
+		if fg, err := foregroundGroup(s.master); err == nil && fg > 0 {
+			pgrp = fg
+		}
+	}
+	return unix.Kill(-pgrp, sig) == nil
 }
 
 // kill ends a still-running command with its process group. Once the
