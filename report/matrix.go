@@ -4,106 +4,177 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 )
 
 // MatrixOptions tune the terminal matrix.
-type MatrixOptions struct{ Color bool }
+type MatrixOptions struct {
+	// Color adds ANSI colors (outcome per cell, bold for unexpected cells);
+	// set it only when the output is a terminal.
+	Color bool
+	// ReasonWidth cuts reasons to this many characters (0: 160).
+	ReasonWidth int
+}
 
-// Matrix prints kernels × scenarios; an unexpected cell is marked with '*'
-// and explained below the table, followed by the SRU conclusions.
+// Matrix prints the kernel × scenario matrix: one row per kernel (name,
+// role when any kernel has one, uname -r), one column per scenario in
+// canonical order. A cell reads PASS, FAIL, ERROR, SKIP or "-" (not run);
+// a trailing '*' marks a cell that is not the expected outcome. Below the
+// table: one line per unexpected cell (or group of cells of one kernel with
+// the same outcome and reason) with the expected outcome and the reason,
+// the SRU conclusions (see Conclusions) and a one-line tally.
 func Matrix(w io.Writer, r *Run, opts MatrixOptions) error {
+	ew := &errWriter{w: w}
+	writeMatrixTable(ew, r, "", opts.Color)
+	width := opts.ReasonWidth
+	if width <= 0 {
+		width = 160
+	}
+	notes := unexpectedNotes(r, width)
+	if len(notes) > 0 {
+		fmt.Fprintln(ew, "\n* not the expected outcome:")
+		for _, n := range notes {
+			fmt.Fprintln(ew, "  "+n)
+		}
+	}
+	if n := r.Unfinished(); n > 0 {
+		fmt.Fprintf(ew, "\n%d kernel(s) did not finish (interrupted run?)\n", n)
+	}
+	if cs := Conclusions(r); len(cs) > 0 {
+		fmt.Fprintln(ew)
+		for _, c := range cs {
+			text := oneLine(c.Text, 0)
+			if opts.Color {
+				text = paint(verdictColor(c), text)
+			}
+			fmt.Fprintln(ew, text)
+		}
+		if tags := Tags(cs); len(tags) > 0 {
+			fmt.Fprintf(ew, "suggested Launchpad tags: %s\n", strings.Join(tags, " "))
+		}
+	}
+	fmt.Fprintf(ew, "\n%s\n", r.Count())
+	return ew.err
+}
+
+// writeMatrixTable prints the aligned table; Markdown reuses it.
+func writeMatrixTable(w io.Writer, r *Run, indent string, color bool) {
 	scen := r.Scenarios()
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "KERNEL\tRELEASE\t%s\n", strings.Join(scen, "\t"))
-	var notes []string
-	for _, k := range r.Kernels {
-		row := []string{k.Name, orDash(k.Release)}
+	rows := r.Rows()
+	hasRole := false
+	for _, k := range rows {
+		hasRole = hasRole || k.Role != ""
+	}
+	head := []string{"KERNEL"}
+	if hasRole {
+		head = append(head, "ROLE")
+	}
+	head = append(head, "RELEASE")
+	first := len(head)
+	var t table
+	t.add(append(head, scen...)...)
+	// cells[i][j] is the cell behind table row i+1, scenario column j.
+	cells := make([][]*Cell, len(rows))
+	for i := range rows {
+		k := &rows[i]
+		row := []string{oneLine(k.Name, 60)}
+		if hasRole {
+			row = append(row, orDash(oneLine(k.Role, 12)))
+		}
+		row = append(row, orDash(oneLine(k.Release, 40)))
 		for _, s := range scen {
 			c, ok := k.Cell(s)
 			if !ok {
 				row = append(row, "-")
+				cells[i] = append(cells[i], nil)
 				continue
 			}
 			txt := string(c.Outcome)
 			if !c.Matches() {
 				txt += "*"
-				notes = append(notes, fmt.Sprintf("* %s × %s: %s (expected %s): %s", k.Name, s, c.Outcome, c.Expected, c.Reason))
-			}
-			if opts.Color {
-				txt = colorize(c.Outcome, txt)
 			}
 			row = append(row, txt)
+			cells[i] = append(cells[i], &c)
 		}
-		fmt.Fprintln(tw, strings.Join(row, "\t"))
+		t.add(row...)
 	}
-	tw.Flush()
-	for _, n := range notes {
-		fmt.Fprintln(w, n)
+	var style func(int, int, string) string
+	if color {
+		style = func(ri, ci int, s string) string {
+			if ri == 0 || ci < first || cells[ri-1][ci-first] == nil {
+				return s
+			}
+			c := cells[ri-1][ci-first]
+			code := outcomeColor[c.Outcome]
+			if !c.Matches() {
+				code = "1;" + code
+			}
+			return paint(code, s)
+		}
 	}
-	for _, c := range Conclusions(r) {
-		fmt.Fprintln(w, c.Text)
-	}
-	if len(notes) == 0 {
-		fmt.Fprintln(w, "all cells as expected")
-	}
-	return nil
+	t.write(w, indent, style)
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func colorize(o Outcome, s string) string {
-	code := map[Outcome]string{Pass: "32", Fail: "31", Error: "35", Skip: "33"}[o]
-	return "\x1b[" + code + "m" + s + "\x1b[0m"
-}
-
-// Conclusion is a one-line SRU verdict for a before/after pair.
-type Conclusion struct {
-	Series string
-	Text   string
-}
-
-// Conclusions pairs kernels with Role before/after by name prefix order and
-// says whether the fix is verified: every after cell as expected and PASS on
-// connect/fallback, and no cell regressed from before.
-func Conclusions(r *Run) []Conclusion {
-	var out []Conclusion
-	var before *Kernel
-	for i := range r.Kernels {
-		k := &r.Kernels[i]
-		switch k.Role {
-		case "before":
-			before = k
-		case "after":
-			if before == nil {
+// unexpectedNotes explains the unexpected cells, one line per kernel and
+// (outcome, expected, reason), scenarios in column order.
+func unexpectedNotes(r *Run, width int) []string {
+	var out []string
+	scen := r.Scenarios()
+	for _, k := range r.Rows() {
+		type key struct {
+			o, e   Outcome
+			reason string
+		}
+		var order []key
+		group := map[key][]string{}
+		for _, s := range scen {
+			c, ok := k.Cell(s)
+			if !ok || c.Matches() {
 				continue
 			}
-			var bad, regressed []string
-			for _, c := range k.Cells {
-				if !c.Matches() {
-					bad = append(bad, c.Scenario+"="+string(c.Outcome))
-				}
-				if b, ok := before.Cell(c.Scenario); ok && b.Outcome == Pass && c.Outcome == Fail {
-					regressed = append(regressed, c.Scenario)
-				}
+			kk := key{c.Outcome, c.Expected, oneLine(c.Reason, width)}
+			if _, seen := group[kk]; !seen {
+				order = append(order, kk)
 			}
-			text := fmt.Sprintf("%s → %s: ", before.Name, k.Name)
-			switch {
-			case len(regressed) > 0:
-				text += "REGRESSION in " + strings.Join(regressed, ",")
-			case len(bad) > 0:
-				text += "not verified: " + strings.Join(bad, ",")
-			default:
-				text += "fix verified (all after-cells as expected)"
+			group[kk] = append(group[kk], s)
+		}
+		for _, kk := range order {
+			reason := kk.reason
+			if reason == "" {
+				reason = "(no reason recorded)"
 			}
-			out = append(out, Conclusion{Series: r.Series, Text: text})
-			before = nil
+			out = append(out, fmt.Sprintf("%s × %s: %s, expected %s: %s",
+				oneLine(k.Name, 60), strings.Join(group[kk], ","), kk.o, kk.e, reason))
 		}
 	}
 	return out
+}
+
+var outcomeColor = map[Outcome]string{Pass: "32", Fail: "31", Error: "35", Skip: "33"}
+
+func verdictColor(c Conclusion) string {
+	switch {
+	case c.Verdict == Verified:
+		return "32"
+	case c.Failed:
+		return "1;31"
+	}
+	return "33"
+}
+
+func paint(code, s string) string { return "\x1b[" + code + "m" + s + "\x1b[0m" }
+
+// errWriter keeps the first write error so renderers can print freely and
+// report it once.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
 }

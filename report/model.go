@@ -28,6 +28,7 @@ const (
 type Run struct {
 	Schema   int       `json:"schema"`
 	Name     string    `json:"name"`             // e.g. YAML file base name or "adhoc"
+	Bug      string    `json:"bug,omitempty"`    // bug under verification, e.g. "LP#2125444"
 	Series   string    `json:"series,omitempty"` // Ubuntu series (jammy, noble, …) when known
 	Started  time.Time `json:"started"`
 	Finished time.Time `json:"finished"`

@@ -1,0 +1,133 @@
+package report
+
+import (
+	"fmt"
+	"html/template"
+	"io"
+	"strings"
+)
+
+// HTML renders one self-contained page (inline CSS, no scripts, no external
+// resources): run header, SRU conclusions, the matrix with colored cells
+// (unexpected cells outlined and starred) linking to each cell's details,
+// then per kernel its packages and timings and per cell a collapsible
+// <details> with reason, subflow evidence, console excerpt and links to the
+// artifacts directory and its verdict.json (relative to results.json, so
+// the page works next to it). All text goes through html/template escaping.
+func HTML(w io.Writer, r *Run) error {
+	if err := page.Execute(w, htmlData(r)); err != nil {
+		return fmt.Errorf("report: html: %w", err)
+	}
+	return nil
+}
+
+type htmlCell struct {
+	Cell
+	ID string // anchor of the cell's details; "" when the kernel has no such cell
+}
+
+type htmlKernel struct {
+	Kernel
+	ID    string
+	Cells []htmlCell // one per scenario column, in column order
+}
+
+type htmlPage struct {
+	Run         *Run
+	Bug, When   string
+	Count       string
+	Scenarios   []string
+	Kernels     []htmlKernel
+	Conclusions []Conclusion
+	Tags        string
+	Unfinished  int
+}
+
+func htmlData(r *Run) htmlPage {
+	p := htmlPage{Run: r, When: runLine(r), Count: r.Count().String(), Scenarios: r.Scenarios(),
+		Conclusions: Conclusions(r), Unfinished: r.Unfinished()}
+	if r.Bug != "" {
+		p.Bug = lpRef(r.Bug)
+	}
+	p.Tags = strings.Join(Tags(p.Conclusions), " ")
+	for i, k := range r.Rows() {
+		hk := htmlKernel{Kernel: k, ID: fmt.Sprintf("k%d", i+1)}
+		for j, s := range p.Scenarios {
+			c, ok := k.Cell(s)
+			hc := htmlCell{Cell: c}
+			if ok {
+				hc.ID = fmt.Sprintf("k%d-s%d", i+1, j+1)
+			}
+			hk.Cells = append(hk.Cells, hc)
+		}
+		p.Kernels = append(p.Kernels, hk)
+	}
+	return p
+}
+
+var page = template.Must(template.New("page").Funcs(template.FuncMap{
+	"verdictClass": func(c Conclusion) string {
+		switch {
+		case c.Verdict == Verified:
+			return "ok"
+		case c.Failed:
+			return "bad"
+		}
+		return "undecided"
+	},
+	"seconds": func(c Cell) string { return seconds(c.Duration) },
+	"dur":     func(t Timing) string { return seconds(t.Duration) },
+}).Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>srutest {{.Run.Name}}{{if .Bug}} · {{.Bug}}{{end}}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
+table{border-collapse:collapse;margin:.5em 0}
+td,th{border:1px solid #bbb;padding:.25em .6em;text-align:left;vertical-align:top}
+th{background:#eee}
+td.cell{text-align:center;font-family:monospace;font-weight:bold}
+td.cell a{color:inherit;text-decoration:none}
+.PASS{background:#c8efc8}.FAIL{background:#f6c4c4}.ERROR{background:#e6c8f2}.SKIP{background:#f6efbf}
+.unexpected{outline:3px solid #d00;outline-offset:-3px}
+.ok{color:#070}.bad{color:#b00;font-weight:bold}.undecided{color:#a60}
+pre{background:#f6f6f6;padding:.5em;overflow-x:auto;max-height:30em}
+details{margin:.3em 0}summary{cursor:pointer}
+.muted{color:#666}
+</style></head>
+<body>
+<h1>srutest: {{.Run.Name}}{{if .Bug}} — {{.Bug}}{{end}}</h1>
+<p class="muted">{{if .Run.Series}}series {{.Run.Series}} · {{end}}{{.When}}</p>
+<p>{{.Count}}{{if .Unfinished}} · {{.Unfinished}} kernel(s) did not finish{{end}}</p>
+{{if .Conclusions}}<h2>SRU conclusion</h2>
+<ul>{{range .Conclusions}}<li class="{{verdictClass .}}">{{.Text}}</li>{{end}}</ul>
+{{if .Tags}}<p>Suggested Launchpad tags: <code>{{.Tags}}</code></p>{{else}}<p>No verification tag suggested: some results are undecided; rerun them first.</p>{{end}}
+{{end}}<h2>Matrix</h2>
+<table>
+<tr><th>kernel</th><th>role</th><th>uname -r</th>{{range .Scenarios}}<th>{{.}}</th>{{end}}</tr>
+{{range .Kernels}}<tr><td><a href="#{{.ID}}">{{.Name}}</a></td><td>{{.Role}}</td><td>{{.Release}}</td>
+{{- range .Cells}}{{if .ID}}<td class="cell {{.Outcome}}{{if not .Matches}} unexpected{{end}}" title="expected {{.Expected}}: {{.Reason}}"><a href="#{{.ID}}">{{.Outcome}}{{if not .Matches}}*{{end}}</a></td>{{else}}<td class="cell">-</td>{{end}}{{end}}</tr>
+{{end}}</table>
+<p class="muted">* not the expected outcome (outlined); hover a cell for the reason.</p>
+<h2>Details</h2>
+{{range .Kernels}}<section id="{{.ID}}"><h3>{{.Name}}</h3>
+<table>
+<tr><th>spec</th><td>{{.Spec}}</td></tr>
+{{if .Role}}<tr><th>role</th><td>{{.Role}}</td></tr>{{end}}
+{{if .Pocket}}<tr><th>pocket</th><td>{{.Pocket}}</td></tr>{{end}}
+{{if .Version}}<tr><th>package version</th><td>{{.Version}}</td></tr>{{end}}
+<tr><th>uname -r</th><td>{{.Release}}</td></tr>
+{{if .Error}}<tr><th>error</th><td class="bad">{{.Error}}</td></tr>{{end}}
+{{if .Timings}}<tr><th>timings</th><td>{{range $i, $t := .Timings}}{{if $i}}, {{end}}{{$t.Phase}} {{dur $t}}s{{end}}</td></tr>{{end}}
+</table>
+{{range .Cells}}{{if .ID}}<details id="{{.ID}}"{{if not .Matches}} open{{end}}>
+<summary><span class="{{.Outcome}}">&nbsp;{{.Outcome}}&nbsp;</span> <b>{{.Scenario}}</b>{{if not .Matches}} <span class="bad">expected {{.Expected}}</span>{{end}} <span class="muted">({{seconds .Cell}}s)</span></summary>
+<p>{{.Reason}}</p>
+{{if .Subflows}}<table><tr><th>path</th><th>kind</th><th>local</th><th>remote</th><th>keepalive timer</th><th>probes</th><th>interval (s)</th><th>verdict</th><th>notes</th></tr>
+{{range .Subflows}}<tr><td>{{.Path}}</td><td>{{.Kind}}</td><td>{{.Local}}</td><td>{{.Remote}}</td><td>{{if .TimerSeen}}yes{{else}}no{{end}}</td><td>{{.Probes}}</td><td>{{printf "%.2f" .IntervalSec}}</td><td class="{{.Verdict}}">{{.Verdict}}</td><td>{{range .Notes}}{{.}}<br>{{end}}</td></tr>
+{{end}}</table>{{end}}
+{{if .Artifacts}}<p><a href="{{.Artifacts}}/">artifacts</a> · <a href="{{.Artifacts}}/verdict.json">verdict.json</a></p>{{end}}
+{{if .Console}}<pre>{{.Console}}</pre>{{end}}
+</details>
+{{end}}{{end}}</section>
+{{end}}</body></html>
+`))

@@ -1,0 +1,101 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Markdown renders a Launchpad SRU verification comment. Launchpad shows
+// comments as plain text (it only links "LP: #N" and URLs), so everything
+// reads as plain text: the tables are space-aligned inside ``` fences
+// (which also makes the text valid Markdown), lists use "- ". Contents:
+// bug and run, the kernels (role, pocket, package version, uname -r, spec),
+// the matrix, one line per unexpected cell, the per-series conclusions and
+// the suggested verification tags.
+func Markdown(w io.Writer, r *Run) error {
+	ew := &errWriter{w: w}
+	title := "srutest results"
+	if r.Bug != "" {
+		title += " for " + lpRef(r.Bug)
+	}
+	fmt.Fprintf(ew, "%s (run %q", title, oneLine(r.Name, 80))
+	if r.Series != "" {
+		fmt.Fprintf(ew, ", series %s", oneLine(r.Series, 40))
+	}
+	fmt.Fprintln(ew, ")")
+	if line := runLine(r); line != "" {
+		fmt.Fprintln(ew, line)
+	}
+
+	fmt.Fprintln(ew, "\nKernels:\n```")
+	var kt table
+	kt.add("KERNEL", "ROLE", "POCKET", "VERSION", "UNAME -R", "SPEC")
+	for _, k := range r.Rows() {
+		kt.add(oneLine(k.Name, 60), orDash(oneLine(k.Role, 12)), orDash(oneLine(k.Pocket, 40)),
+			orDash(oneLine(k.Version, 60)), orDash(oneLine(k.Release, 60)), orDash(oneLine(k.Spec, 100)))
+	}
+	kt.write(ew, "", nil)
+	fmt.Fprintln(ew, "```")
+
+	fmt.Fprintln(ew, "\nResults (* = not the expected outcome):\n```")
+	writeMatrixTable(ew, r, "", false)
+	fmt.Fprintln(ew, "```")
+
+	if notes := unexpectedNotes(r, 300); len(notes) > 0 {
+		fmt.Fprintln(ew, "\nNot as expected:")
+		for _, n := range notes {
+			fmt.Fprintln(ew, "- "+n)
+		}
+	}
+	if n := r.Unfinished(); n > 0 {
+		fmt.Fprintf(ew, "\n%d kernel(s) did not finish: this run is incomplete.\n", n)
+	}
+	if cs := Conclusions(r); len(cs) > 0 {
+		fmt.Fprintln(ew, "\nConclusion:")
+		for _, c := range cs {
+			fmt.Fprintln(ew, "- "+oneLine(c.Text, 0))
+		}
+		if tags := Tags(cs); len(tags) > 0 {
+			fmt.Fprintf(ew, "\nSuggested tags: %s\n", strings.Join(tags, " "))
+		} else {
+			fmt.Fprintln(ew, "\nNo verification tag suggested: some results are undecided (ERROR/SKIP or a missing kernel); rerun them first.")
+		}
+	}
+	fmt.Fprintf(ew, "\n%s. Evidence per cell (ss snapshots, pcaps, nstat, dmesg, verdict.json) is in the run directory.\n", r.Count())
+	return ew.err
+}
+
+// runLine is "Run: <start> to <end> (<duration>), accel tcg, host x".
+func runLine(r *Run) string {
+	var parts []string
+	if !r.Started.IsZero() {
+		s := "Run: " + r.Started.UTC().Format("2006-01-02 15:04:05 MST")
+		if !r.Finished.IsZero() && !r.Finished.Before(r.Started) {
+			s += fmt.Sprintf(" to %s (%s)", r.Finished.UTC().Format("15:04:05 MST"), r.Finished.Sub(r.Started).Round(time.Second))
+		}
+		parts = append(parts, s)
+	}
+	if r.Accel != "" {
+		parts = append(parts, "accel "+oneLine(r.Accel, 20))
+	}
+	if r.Host != "" {
+		parts = append(parts, "host "+oneLine(r.Host, 60))
+	}
+	if r.Shard != "" {
+		parts = append(parts, "shard "+oneLine(r.Shard, 20))
+	}
+	return strings.Join(parts, ", ")
+}
+
+var lpBug = regexp.MustCompile(`(?i)^\s*(?:lp|launchpad|bug)?\s*:?\s*#?\s*(\d+)\s*$`)
+
+// lpRef writes a bug reference the way Launchpad links it: "LP: #2125444".
+func lpRef(bug string) string {
+	if m := lpBug.FindStringSubmatch(bug); m != nil {
+		return "LP: #" + m[1]
+	}
+	return oneLine(bug, 80)
+}
