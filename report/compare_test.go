@@ -68,12 +68,12 @@ func TestCompareCategories(t *testing.T) {
 		got[ch.Pair.After+"/"+ch.Scenario] = ch.Change
 	}
 	for key, want := range map[string]Change{
-		"noble-6.8-proposed/connect":                      Fixed,
-		"noble-6.8-proposed/join":                         Fixed,
-		"noble-6.8-proposed/keepalive-off":                Unchanged,
-		"debian-6.1-cloud/join":                           Regressed,
-		"debian-6.1-cloud/connect":                        Unchanged,
-		"6.12-revert-648de37416b3/connect":                Fixed,
+		"noble-6.8-proposed/connect":                       Fixed,
+		"noble-6.8-proposed/join":                          Fixed,
+		"noble-6.8-proposed/keepalive-off":                 Unchanged,
+		"debian-6.1-cloud/join":                            Regressed,
+		"debian-6.1-cloud/connect":                         Unchanged,
+		"6.12-revert-648de37416b3/connect":                 Fixed,
 		"6.12-revert-648de37416b3/keepalive-after-connect": Errored,
 	} {
 		if got[key] != want {

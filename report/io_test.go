@@ -49,7 +49,7 @@ func TestLoadStrict(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, data, want string
-		schema         bool // want *SchemaError
+		schema           bool // want *SchemaError
 	}{
 		{"unknown top-level field", `{"schema":1,"name":"x","kernels":[],"bogus":true}`, `unknown field "bogus"`, false},
 		{"unknown cell field", `{"schema":1,"kernels":[{"name":"k","cells":[{"scenario":"connect","outcome":"PASS","expected":"PASS","verdict":"PASS"}]}]}`, `unknown field "verdict"`, false},
