@@ -86,18 +86,20 @@ func boot() error {
 	reaper := NewReaper()
 	go reaper.Run(ctx)
 
-	var modules []string
-	switch data, err := os.ReadFile(ModulesListPath); {
-	case errors.Is(err, fs.ErrNotExist):
-	case err != nil:
-		fmt.Fprintf(con, "srutest-agent: %v\n", err)
-	default:
-		var perr error
-		if modules, perr = ParseModuleList(data); perr != nil {
-			fmt.Fprintf(con, "srutest-agent: %s: %v\n", ModulesListPath, perr)
-		}
+	// Keys and listener do not need the network (a socket bound to :22
+	// accepts once eth0 is up), so they are set up while the NIC loads.
+	type sshSetup struct {
+		cfg Config
+		l   net.Listener
+		err error
 	}
-	chain, rest := SplitNetChain(modules)
+	sshCh := make(chan sshSetup, 1)
+	go func() {
+		cfg, l, err := prepareSSH(ctx, reaper, con)
+		sshCh <- sshSetup{cfg, l, err}
+	}()
+
+	chain, rest := SplitNetChain(readModuleList(con))
 	mlog := &modulesLog{path: ModulesLogPath}
 	failed := reportFailures(con, LoadModules(chain, FinitModule, mlog))
 	steps.mark(fmt.Sprintf("%d NIC modules loaded", len(chain)))
@@ -106,13 +108,56 @@ func boot() error {
 	err := ConfigureNet(nctx, SlirpNet)
 	cancel()
 	if err != nil {
-		if failed != nil {
-			err = fmt.Errorf("%w (after module failures: %v)", err, failed)
+		switch {
+		case errors.Is(err, ErrNoInterface) && failed != nil:
+			err = fmt.Errorf("%w within %v (module failures: %v)", err, netWait, failed)
+		case errors.Is(err, ErrNoInterface) && len(chain) == 0:
+			err = fmt.Errorf("%w within %v (no virtio_net in %s: not built in either?)", err, netWait, ModulesListPath)
+		case errors.Is(err, ErrNoInterface):
+			err = fmt.Errorf("%w within %v", err, netWait)
 		}
 		return fmt.Errorf("network: %w", err)
 	}
 	steps.mark("network up")
 
+	prep := <-sshCh
+	if prep.err != nil {
+		return prep.err
+	}
+	cfg, l := prep.cfg, prep.l
+	ready := make(chan struct{})
+	cfg.ModulesReady = ready
+	io.WriteString(con, Ready+"\n")
+	steps.mark("ssh listening")
+	go func() {
+		defer close(ready)
+		reportFailures(con, LoadModules(rest, FinitModule, mlog))
+		steps.mark(fmt.Sprintf("%d more modules loaded", len(rest)))
+		os.WriteFile(BootLogPath, steps.bytes(), 0o644)
+	}()
+	return Serve(ctx, l, cfg)
+}
+
+// readModuleList reads the load order; problems are printed, not fatal (a
+// kernel with everything built in has an empty list).
+func readModuleList(con io.Writer) []string {
+	data, err := os.ReadFile(ModulesListPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		fmt.Fprintf(con, "srutest-agent: %v\n", err)
+		return nil
+	}
+	modules, err := ParseModuleList(data)
+	if err != nil {
+		fmt.Fprintf(con, "srutest-agent: %s: %v\n", ModulesListPath, err)
+	}
+	return modules
+}
+
+// prepareSSH reads the keys and listens on :22.
+func prepareSSH(ctx context.Context, reaper *Reaper, con io.Writer) (Config, net.Listener, error) {
 	cfg := Config{
 		Shell:    "/bin/sh",
 		Dir:      "/root",
@@ -124,11 +169,8 @@ func boot() error {
 		cfg.PTMX = "/dev/pts/ptmx" // this devpts instance's multiplexer
 	}
 	if err := cfg.LoadKeys(HostKeyPath, AuthorizedPath); err != nil {
-		return err
+		return cfg, nil, err
 	}
-	ready := make(chan struct{})
-	cfg.ModulesReady = ready
-
 	// Go listens with MPTCP by default where the kernel has it; the
 	// agent's own connection must stay plain TCP so that it never shows up
 	// in the MPTCP counters and sockets the scenarios inspect.
@@ -136,17 +178,9 @@ func boot() error {
 	lc.SetMultipathTCP(false)
 	l, err := lc.Listen(ctx, "tcp", ":22")
 	if err != nil {
-		return fmt.Errorf("listen on :22: %w", err)
+		return cfg, nil, fmt.Errorf("listen on :22: %w", err)
 	}
-	io.WriteString(con, Ready+"\n")
-	steps.mark("ssh listening")
-	go func() {
-		defer close(ready)
-		reportFailures(con, LoadModules(rest, FinitModule, mlog))
-		steps.mark(fmt.Sprintf("%d more modules loaded", len(rest)))
-		os.WriteFile(BootLogPath, steps.bytes(), 0o644)
-	}()
-	return Serve(ctx, l, cfg)
+	return cfg, l, nil
 }
 
 // timeline records the uptime (CLOCK_BOOTTIME) of each boot step, for

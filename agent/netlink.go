@@ -118,7 +118,7 @@ func (r *routeSock) waitIndex(ctx context.Context, name string) (int, error) {
 		}
 		select {
 		case <-ctx.Done():
-			return 0, fmt.Errorf("%s: %w (%v)", name, ErrNoInterface, context.Cause(ctx))
+			return 0, fmt.Errorf("%s: %w", name, ErrNoInterface)
 		case <-tick.C:
 		}
 	}
