@@ -19,5 +19,7 @@
 // Kernel command line: srutest.mode=marker makes [Main] print [Marker] and
 // power off at once (the boot benchmark's floor). Console messages: [Ready]
 // once SSH listens, lines prefixed [ErrorPrefix] before a fatal power-off.
-// The modules actually loaded are logged to /run/srutest/modules.log.
+// The modules actually loaded (with load times) are logged to
+// /run/srutest/modules.log, and the uptime of each boot step to
+// /run/srutest/boot.log, once all modules are in.
 package agent
