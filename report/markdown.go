@@ -32,12 +32,18 @@ func Markdown(w io.Writer, r *Run) error {
 
 	fmt.Fprintln(ew, "\nKernels:\n```")
 	var kt table
-	kt.add("KERNEL", "ROLE", "POCKET", "VERSION", "UNAME -R", "SPEC")
+	kt.add("KERNEL", "ROLE", "POCKET", "VERSION", "UNAME -R")
+	var specs table
 	for _, k := range r.Rows() {
 		kt.add(oneLine(k.Name, 60), orDash(oneLine(k.Role, 12)), orDash(oneLine(k.Pocket, 40)),
-			orDash(oneLine(k.Version, 60)), orDash(oneLine(k.Release, 60)), orDash(oneLine(k.Spec, 100)))
+			orDash(oneLine(k.Version, 60)), orDash(oneLine(k.Release, 60)))
+		specs.add(oneLine(k.Name, 60)+":", orDash(oneLine(k.Spec, 200)))
 	}
 	kt.write(ew, "", nil)
+	// Specs are long (ubuntu:series=…,meta=…): a column of their own would
+	// push every line past what a Launchpad comment shows unwrapped.
+	fmt.Fprintln(ew, "\nspecs:")
+	specs.write(ew, "  ", nil)
 	fmt.Fprintln(ew, "```")
 
 	fmt.Fprintln(ew, "\nResults (* = not the expected outcome):\n```")

@@ -174,3 +174,28 @@ func TestLPRef(t *testing.T) {
 		}
 	}
 }
+
+// The golden file pins the layout; this pins what a Launchpad reader needs.
+func TestMarkdownContent(t *testing.T) {
+	var b bytes.Buffer
+	if err := Markdown(&b, fixture(t)); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"LP: #2125444", "6.8.0-85.85", "6.8.0-87.88", "6.8.0-85-generic", "6.8.0-87-generic", "noble-proposed",
+		"noble: before noble-6.8-updates (6.8.0-85.85) FAIL connect,fallback,join; after noble-6.8-proposed (6.8.0-87.88) all PASS → fix verified",
+		"Suggested tags: verification-done-noble\n",
+		"6.12-revert-648de37416b3 × keepalive-after-connect: ERROR, expected PASS: kernel crash during scenario: WARNING:",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("markdown lacks %q", want)
+		}
+	}
+	if n := strings.Count(out, "```"); n != 4 {
+		t.Errorf("%d fences, want 4 (two blocks)", n)
+	}
+	if strings.Contains(out, "\x1b") || strings.Contains(out, "\t") {
+		t.Error("escape or tab in a plain-text comment")
+	}
+}
