@@ -31,14 +31,7 @@ breakdown (resolve, fetch, image build, boot-to-SSH-ready) go to stderr.`,
 				command = strings.Join(args, " ")
 			}
 			return withMachine(cmd.Context(), g, spec, func(ctx context.Context, m *vm.Machine) error {
-				code, err := m.ExecStream(ctx, command, nil, os.Stdout, os.Stderr)
-				if err != nil {
-					return err
-				}
-				if code != 0 {
-					return exitError{code}
-				}
-				return nil
+				return guestExit(m.ExecStream(ctx, command, nil, os.Stdout, os.Stderr))
 			})
 		},
 	}
@@ -56,14 +49,7 @@ func newShellCmd(g *globals) *cobra.Command {
 Ctrl-C goes to the guest's foreground process; leave with 'exit' or Ctrl-D.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return withMachine(cmd.Context(), g, spec, func(ctx context.Context, m *vm.Machine) error {
-				code, err := m.Shell(ctx, os.Stdin, os.Stdout, os.Stderr)
-				if err != nil {
-					return err
-				}
-				if code != 0 {
-					return exitError{code}
-				}
-				return nil
+				return guestExit(m.Shell(ctx, os.Stdin, os.Stdout, os.Stderr))
 			})
 		},
 	}
@@ -108,4 +94,15 @@ func printTimings(w io.Writer, img *images.Image, boot time.Duration, accel stri
 		cached = " (image cached)"
 	}
 	fmt.Fprintf(w, "srutest: %s%s; boot-to-ssh %.2fs [%s] kernel %s\n", strings.Join(parts, ", "), cached, boot.Seconds(), accel, img.Release)
+}
+
+// guestExit turns a guest command's exit code into srutest's own.
+func guestExit(code int, err error) error {
+	if err != nil {
+		return err
+	}
+	if code != 0 {
+		return exitError{code}
+	}
+	return nil
 }
