@@ -13,6 +13,7 @@ var known = []string{"connect", "fallback", "join", "keepalive-off", "keepalive-
 
 const good = `name: noble
 series: noble
+bug: LP#2125444
 archive: http://archive.ubuntu.com/ubuntu
 kernels:
   - name: noble-updates
@@ -42,6 +43,9 @@ func TestParseGood(t *testing.T) {
 	}
 	if len(p.Kernels) != 3 {
 		t.Fatalf("kernels = %d", len(p.Kernels))
+	}
+	if p.Bug != "LP#2125444" || p.Series != f.Series || p.Name != f.Name {
+		t.Errorf("plan header = %q/%q/%q, file %q/%q/%q", p.Name, p.Series, p.Bug, f.Name, f.Series, f.Bug)
 	}
 	k := p.Kernels[0]
 	if k.Spec != "ubuntu:series=noble,pocket=updates,flavour=generic,meta=linux-image-virtual,archive=http://archive.ubuntu.com/ubuntu" {

@@ -27,6 +27,7 @@ type Item struct {
 type Plan struct {
 	Name        string
 	Series      string
+	Bug         string // e.g. "LP#2125444": titles the reports
 	Kernels     []Kernel
 	Reproducers []Repro
 }
@@ -68,7 +69,7 @@ func (s Shard) String() string {
 // Expand turns a file into a plan. defaults is the scenario list used when
 // neither the file nor opts name any.
 func (f *File) Expand(opts Options, defaults []string) (*Plan, error) {
-	p := &Plan{Name: f.Name, Series: f.Series, Reproducers: f.Reproducers}
+	p := &Plan{Name: f.Name, Series: f.Series, Bug: f.Bug, Reproducers: f.Reproducers}
 	if p.Name == "" && f.path != "" {
 		p.Name = strings.TrimSuffix(baseName(f.path), ".yaml")
 	}

@@ -13,7 +13,8 @@ import (
 // reads as plain text: the tables are space-aligned inside ``` fences
 // (which also makes the text valid Markdown), lists use "- ". Contents:
 // bug and run, the kernels (role, pocket, package version, uname -r, spec),
-// the matrix, one line per unexpected cell, the per-series conclusions and
+// the matrix, one line per unexpected cell, the before → after table of
+// each SRU pair, the per-series conclusions and
 // the suggested verification tags.
 func Markdown(w io.Writer, r *Run) error {
 	ew := &errWriter{w: w}
@@ -60,6 +61,14 @@ func Markdown(w io.Writer, r *Run) error {
 		fmt.Fprintf(ew, "\n%d kernel(s) did not finish: this run is incomplete.\n", n)
 	}
 	if cs := Conclusions(r); len(cs) > 0 {
+		fmt.Fprintln(ew, "\nBefore → after:\n```")
+		for i, c := range cs {
+			if i > 0 {
+				fmt.Fprintln(ew)
+			}
+			writePocketTable(ew, r, c, "", false)
+		}
+		fmt.Fprintln(ew, "```")
 		fmt.Fprintln(ew, "\nConclusion:")
 		for _, c := range cs {
 			fmt.Fprintln(ew, "- "+oneLine(c.Text, 0))

@@ -21,7 +21,10 @@ type MatrixOptions struct {
 // a trailing '*' marks a cell that is not the expected outcome. Below the
 // table: one line per unexpected cell (or group of cells of one kernel with
 // the same outcome and reason) with the expected outcome and the reason,
-// the SRU conclusions (see Conclusions) and a one-line tally.
+// and, for runs with before/after kernels, one pocket comparison per SRU
+// pair (scenario rows, BEFORE and AFTER columns, what changed) followed by
+// its one-line conclusion (see Conclusions), the suggested Launchpad tags
+// and a one-line tally.
 func Matrix(w io.Writer, r *Run, opts MatrixOptions) error {
 	ew := &errWriter{w: w}
 	writeMatrixTable(ew, r, "", opts.Color)
@@ -40,14 +43,17 @@ func Matrix(w io.Writer, r *Run, opts MatrixOptions) error {
 		fmt.Fprintf(ew, "\n%d kernel(s) did not finish (interrupted run?)\n", n)
 	}
 	if cs := Conclusions(r); len(cs) > 0 {
-		fmt.Fprintln(ew)
+		fmt.Fprintln(ew, "\nSRU pocket comparison (before → after):")
 		for _, c := range cs {
+			fmt.Fprintln(ew)
+			writePocketTable(ew, r, c, "  ", opts.Color)
 			text := oneLine(c.Text, 0)
 			if opts.Color {
 				text = paint(verdictColor(c), text)
 			}
 			fmt.Fprintln(ew, text)
 		}
+		fmt.Fprintln(ew)
 		if tags := Tags(cs); len(tags) > 0 {
 			fmt.Fprintf(ew, "suggested Launchpad tags: %s\n", strings.Join(tags, " "))
 		}

@@ -192,10 +192,54 @@ func TestMarkdownContent(t *testing.T) {
 			t.Errorf("markdown lacks %q", want)
 		}
 	}
-	if n := strings.Count(out, "```"); n != 4 {
-		t.Errorf("%d fences, want 4 (two blocks)", n)
+	if n := strings.Count(out, "```"); n != 6 {
+		t.Errorf("%d fences, want 6 (kernels, results, before → after)", n)
+	}
+	// The before → after table: scenario rows with both outcomes and the change.
+	for _, want := range []string{
+		"noble                    BEFORE noble-6.8-updates  AFTER noble-6.8-proposed  CHANGE\n",
+		"connect                  FAIL                      PASS                      fixed\n",
+		"keepalive-off            PASS                      PASS\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("before → after table lacks %q", want)
+		}
 	}
 	if strings.Contains(out, "\x1b") || strings.Contains(out, "\t") {
 		t.Error("escape or tab in a plain-text comment")
+	}
+}
+
+// The pocket comparison names every kind of change and marks unexpected
+// cells; a before kernel without its after kernel still gets a table.
+func TestPocketTable(t *testing.T) {
+	cell := func(s string, o, e Outcome) Cell { return Cell{Scenario: s, Outcome: o, Expected: e} }
+	r := &Run{Name: "t", Kernels: []Kernel{
+		{Name: "jammy-updates", Role: "before", Pocket: "jammy-updates", Release: "5.15.0-1-generic", Cells: []Cell{
+			cell("connect", Fail, Fail), cell("fallback", Pass, Fail), cell("join", Pass, Pass), cell("keepalive-off", Pass, Pass)}},
+		{Name: "jammy-proposed", Role: "after", Pocket: "jammy-proposed", Release: "5.15.0-2-generic", Cells: []Cell{
+			cell("connect", Pass, Pass), cell("fallback", Pass, Pass), cell("join", Fail, Pass), cell("keepalive-off", Error, Pass)}},
+		{Name: "noble-updates", Role: "before", Pocket: "noble-updates", Release: "6.8.0-1-generic", Cells: []Cell{cell("connect", Fail, Fail)}},
+	}}
+	var b bytes.Buffer
+	if err := Matrix(&b, r, MatrixOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	t.Log(out)
+	for _, want := range []string{
+		"  jammy          BEFORE jammy-updates  AFTER jammy-proposed  CHANGE\n",
+		"  connect        FAIL                  PASS                  fixed\n",
+		"  fallback       PASS*                 PASS\n",
+		"  join           PASS                  FAIL*                 REGRESSED\n",
+		"  keepalive-off  PASS                  ERROR*                changed\n",
+		"  noble          BEFORE noble-updates  AFTER -            CHANGE\n",
+		"                 6.8.0-1-generic       (not in this run)\n",
+		"→ REGRESSION in join",
+		"noble: before noble-updates (6.8.0-1-generic) FAIL connect; no after kernel in this run → nothing to verify",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("matrix lacks %q", want)
+		}
 	}
 }

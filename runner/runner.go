@@ -52,6 +52,7 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 		Schema:  report.SchemaVersion,
 		Name:    p.Name,
 		Series:  p.Series,
+		Bug:     p.Bug,
 		Started: time.Now().UTC(),
 		Kernels: make([]report.Kernel, len(p.Kernels)),
 		Accel:   vm.DetectAccel(r.VM.KVM),
