@@ -101,6 +101,12 @@ kernels:
 	if !strings.Contains(string(output), "noble: before noble-updates (6.1.0-56.60) all PASS; after noble-proposed (6.1.0-57.61) all PASS → no regression") {
 		t.Error("no SRU conclusion line for the noble pair in the matrix output")
 	}
+	// Pocket comparison: before and after side by side, per scenario.
+	for _, want := range []string{"BEFORE noble-updates", "AFTER noble-proposed"} {
+		if !strings.Contains(string(output), want) {
+			t.Errorf("no before/after column %q in the matrix output", want)
+		}
+	}
 
 	// A tampered InRelease must stop everything: non-zero exit, no run.
 	if err := os.WriteFile(filepath.Join(a.Root, "dists/noble-updates/InRelease"), []byte("tampered\n"), 0o644); err != nil {
