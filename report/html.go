@@ -8,7 +8,8 @@ import (
 )
 
 // HTML renders one self-contained page (inline CSS, no scripts, no external
-// resources): run header, SRU conclusions, the matrix with colored cells
+// resources): run header, SRU conclusions with a before/after table per
+// pair, the matrix with colored cells
 // (unexpected cells outlined and starred) linking to each cell's details,
 // then per kernel its packages and timings and per cell a collapsible
 // <details> with reason, subflow evidence, console excerpt and links to the
@@ -32,6 +33,19 @@ type htmlKernel struct {
 	Cells []htmlCell // one per scenario column, in column order
 }
 
+// htmlPocket is one SRU pair side by side.
+type htmlPocket struct {
+	Conclusion
+	BeforeRelease, AfterRelease string
+	Rows                        []htmlPocketRow
+}
+
+type htmlPocketRow struct {
+	Scenario      string
+	Before, After htmlCell
+	Change        string
+}
+
 type htmlPage struct {
 	Run         *Run
 	Bug, When   string
@@ -39,6 +53,7 @@ type htmlPage struct {
 	Scenarios   []string
 	Kernels     []htmlKernel
 	Conclusions []Conclusion
+	Pockets     []htmlPocket
 	Tags        string
 	Unfinished  int
 }
@@ -61,6 +76,32 @@ func htmlData(r *Run) htmlPage {
 			hk.Cells = append(hk.Cells, hc)
 		}
 		p.Kernels = append(p.Kernels, hk)
+	}
+	// Cell anchors of a kernel, to link the pocket tables to the details.
+	ids := map[string]htmlKernel{}
+	for _, hk := range p.Kernels {
+		ids[hk.Name] = hk
+	}
+	for _, c := range p.Conclusions {
+		hp := htmlPocket{Conclusion: c}
+		b, a := r.kernelByName(c.Before), r.kernelByName(c.After)
+		if b != nil {
+			hp.BeforeRelease = b.Release
+		}
+		if a != nil {
+			hp.AfterRelease = a.Release
+		}
+		for j, s := range p.Scenarios {
+			row := htmlPocketRow{Scenario: s, Change: cellChange(b, a, s)}
+			if hk, ok := ids[c.Before]; ok && b != nil {
+				row.Before = hk.Cells[j]
+			}
+			if hk, ok := ids[c.After]; ok && a != nil {
+				row.After = hk.Cells[j]
+			}
+			hp.Rows = append(hp.Rows, row)
+		}
+		p.Pockets = append(p.Pockets, hp)
 	}
 	return p
 }
@@ -100,7 +141,11 @@ details{margin:.3em 0}summary{cursor:pointer}
 <p>{{.Count}}{{if .Unfinished}} · {{.Unfinished}} kernel(s) did not finish{{end}}</p>
 {{if .Conclusions}}<h2>SRU conclusion</h2>
 <ul>{{range .Conclusions}}<li class="{{verdictClass .}}">{{.Text}}</li>{{end}}</ul>
-{{if .Tags}}<p>Suggested Launchpad tags: <code>{{.Tags}}</code></p>{{else}}<p>No verification tag suggested: some results are undecided; rerun them first.</p>{{end}}
+{{range .Pockets}}<table>
+<tr><th>{{if .Series}}{{.Series}}{{else}}SRU{{end}}</th><th>before: {{if .Before}}{{.Before}}{{else}}-{{end}}<br><span class="muted">{{.BeforeRelease}}</span></th><th>after: {{if .After}}{{.After}}{{else}}-{{end}}<br><span class="muted">{{.AfterRelease}}</span></th><th>change</th></tr>
+{{range .Rows}}<tr><td>{{.Scenario}}</td>{{template "pcell" .Before}}{{template "pcell" .After}}<td>{{.Change}}</td></tr>
+{{end}}</table>
+{{end}}{{if .Tags}}<p>Suggested Launchpad tags: <code>{{.Tags}}</code></p>{{else}}<p>No verification tag suggested: some results are undecided; rerun them first.</p>{{end}}
 {{end}}<h2>Matrix</h2>
 <table>
 <tr><th>kernel</th><th>role</th><th>uname -r</th>{{range .Scenarios}}<th>{{.}}</th>{{end}}</tr>
@@ -130,4 +175,4 @@ details{margin:.3em 0}summary{cursor:pointer}
 </details>
 {{end}}{{end}}</section>
 {{end}}</body></html>
-`))
+{{define "pcell"}}{{if .ID}}<td class="cell {{.Outcome}}{{if not .Matches}} unexpected{{end}}" title="expected {{.Expected}}: {{.Reason}}"><a href="#{{.ID}}">{{.Outcome}}{{if not .Matches}}*{{end}}</a></td>{{else}}<td class="cell">-</td>{{end}}{{end}}`))
