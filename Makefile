@@ -35,11 +35,15 @@ test-unit:
 test-e2e: build
 	$(GO) test -count=1 -timeout 40m -run 'E2E' -v ./e2e/ ./vm/ ./images/...
 
-# Short fuzzing pass over every parser.
+# Short fuzzing pass over every Fuzz target in the module (FUZZTIME each).
+FUZZTIME ?= 10s
 fuzz:
-	$(GO) test -run NONE -fuzz FuzzParseSS -fuzztime 30s ./scenarios/evidence/
-	$(GO) test -run NONE -fuzz FuzzParsePcap -fuzztime 30s ./scenarios/evidence/
-	$(GO) test -run NONE -fuzz FuzzParse -fuzztime 30s ./plan/
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$f"; \
+	    $(GO) test -run NONE -fuzz "^$$f$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s $$pkg; \
+	  done; \
+	done
 
 bench: build
 	$(BIN)/srutest bench boot
