@@ -25,13 +25,36 @@ import (
 	"github.com/srutest/srutest/vm"
 )
 
+// Guest is what the runner needs of a booted machine; *vm.Machine through
+// [Boot] in production, fakes in tests.
+type Guest interface {
+	scenarios.Guest
+	// CrashCh is closed when the console shows a kernel crash.
+	CrashCh() <-chan struct{}
+	Console() string // path of the serial console log
+	Accel() string   // "kvm" or "tcg"
+	Close() error
+}
+
+// Boot starts a QEMU guest with vm.Start; it is the default Runner.Boot.
+func Boot(ctx context.Context, cfg vm.Config) (Guest, error) {
+	m, err := vm.Start(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return guest{m}, nil
+}
+
 // Runner runs plans.
 type Runner struct {
 	Images *images.Builder
-	VM     vm.Config // template: QEMU, MemoryMB, CPUs, KVM, BootTimeout
-	Pair   string    // host path of the static srutest-pair binary
-	Out    string    // run directory; results.json and artifacts land here
-	Log    io.Writer
+	// Build and Boot default to Images.Build and [Boot]; tests replace them.
+	Build func(ctx context.Context, spec string) (*images.Image, error)
+	Boot  func(ctx context.Context, cfg vm.Config) (Guest, error)
+	VM    vm.Config // template: QEMU, MemoryMB, CPUs, KVM, BootTimeout
+	Pair  string    // host path of the static srutest-pair binary
+	Out   string    // run directory; results.json and artifacts land here
+	Log   io.Writer
 	// FreshGuest boots a new guest for every scenario instead of sharing one
 	// guest per kernel (scenarios reset their netns either way).
 	FreshGuest bool
@@ -129,7 +152,14 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, repros map[string
 		return errorAll("artifacts dir: "+err.Error(), "")
 	}
 	r.logf("== %s: building image for %s", k.Name, k.Spec)
-	img, err := r.Images.Build(ctx, k.Spec)
+	build, bootGuest := r.Build, r.Boot
+	if build == nil {
+		build = r.Images.Build
+	}
+	if bootGuest == nil {
+		bootGuest = Boot
+	}
+	img, err := build(ctx, k.Spec)
 	if err != nil {
 		return errorAll("image: "+err.Error(), "")
 	}
@@ -138,7 +168,7 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, repros map[string
 	}
 	kr.Version = img.Meta["version"]
 
-	var m *vm.Machine
+	var m Guest
 	boots := 0
 	closeM := func() {
 		if m != nil {
@@ -154,7 +184,7 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, repros map[string
 		cfg := r.VM
 		cfg.Kernel, cfg.Initrd = img.Kernel, img.Initrd
 		cfg.HostKey, cfg.ClientKey = img.HostKey, img.ClientKey
-		mm, err := vm.Start(ctx, cfg)
+		mm, err := bootGuest(ctx, cfg)
 		if err != nil {
 			return err
 		}
@@ -170,19 +200,30 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, repros map[string
 		return nil
 	}
 
+	var bootErr, bootConsole string
 	for _, it := range k.Scenarios {
 		if ctx.Err() != nil {
 			kr.Cells = append(kr.Cells, report.Cell{Scenario: it.Scenario, Outcome: report.Error, Expected: it.Expected, Reason: "interrupted: " + ctx.Err().Error()})
 			continue
 		}
+		if bootErr != "" {
+			kr.Cells = append(kr.Cells, report.Cell{Scenario: it.Scenario, Outcome: report.Error, Expected: it.Expected, Reason: bootErr, Console: bootConsole})
+			continue
+		}
 		if m == nil {
 			if err := boot(); err != nil {
-				reason, console := "boot: "+err.Error(), ""
+				// A kernel that does not boot will not boot for the next
+				// scenario either: every boot costs up to the boot deadline,
+				// so the remaining cells share this error.
+				bootErr = fmt.Sprintf("boot#%d: %v", boots, err)
 				var be *vm.BootError
 				if errors.As(err, &be) {
-					console = be.Output
+					bootConsole = be.Output
 				}
-				kr.Cells = append(kr.Cells, report.Cell{Scenario: it.Scenario, Outcome: report.Error, Expected: it.Expected, Reason: reason, Console: console})
+				if boots == 1 {
+					kr.Error = bootErr
+				}
+				kr.Cells = append(kr.Cells, report.Cell{Scenario: it.Scenario, Outcome: report.Error, Expected: it.Expected, Reason: bootErr, Console: bootConsole})
 				continue
 			}
 		}
@@ -198,7 +239,7 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, repros map[string
 	return kr
 }
 
-func (r *Runner) runCell(ctx context.Context, m *vm.Machine, k plan.Kernel, it plan.Item, kdir string, repros map[string]plan.Repro) report.Cell {
+func (r *Runner) runCell(ctx context.Context, m Guest, k plan.Kernel, it plan.Item, kdir string, repros map[string]plan.Repro) report.Cell {
 	t0 := time.Now()
 	adir := filepath.Join(kdir, Slug(it.Scenario))
 	os.RemoveAll(adir)
@@ -221,7 +262,7 @@ func (r *Runner) runCell(ctx context.Context, m *vm.Machine, k plan.Kernel, it p
 		case <-sctx.Done():
 		}
 	}()
-	cell := sc.Run(sctx, scenarios.Env{Guest: guest{m}, Pair: r.Pair, Artifacts: adir, Log: r.Log})
+	cell := sc.Run(sctx, scenarios.Env{Guest: m, Pair: r.Pair, Artifacts: adir, Log: r.Log})
 	cell.Scenario = it.Scenario
 	cell.Expected = it.Expected
 	if err := m.Crashed(); err != nil {
@@ -242,14 +283,14 @@ func (r *Runner) runCell(ctx context.Context, m *vm.Machine, k plan.Kernel, it p
 }
 
 // alive checks the guest still answers before it is reused.
-func alive(ctx context.Context, m *vm.Machine) bool {
+func alive(ctx context.Context, m Guest) bool {
 	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	res, err := m.Exec(ctx, "true")
 	return err == nil && res.ExitCode == 0
 }
 
-func saveConsole(m *vm.Machine, kdir string, n int) {
+func saveConsole(m Guest, kdir string, n int) {
 	data, err := os.ReadFile(m.Console())
 	if err == nil {
 		os.WriteFile(filepath.Join(kdir, fmt.Sprintf("console-%d.log", n)), data, 0o644)
@@ -261,8 +302,13 @@ func firstLine(s string) string {
 	return s
 }
 
-// guest adapts vm.Machine to scenarios.Guest.
+// guest adapts vm.Machine to Guest.
 type guest struct{ m *vm.Machine }
+
+func (g guest) CrashCh() <-chan struct{} { return g.m.CrashCh() }
+func (g guest) Console() string          { return g.m.Console() }
+func (g guest) Accel() string            { return g.m.Accel() }
+func (g guest) Close() error             { return g.m.Close() }
 
 func (g guest) Exec(ctx context.Context, cmd string) (scenarios.ExecResult, error) {
 	res, err := g.m.Exec(ctx, cmd)

@@ -1,0 +1,375 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/srutest/srutest/images"
+	"github.com/srutest/srutest/plan"
+	"github.com/srutest/srutest/report"
+	"github.com/srutest/srutest/scenarios"
+	"github.com/srutest/srutest/vm"
+)
+
+// fakeGuest plays a booted machine. Commands containing the words below
+// steer it: FAKE-EXIT-<n> exits n, FAKE-CRASH puts a kernel crash on the
+// console while the command hangs (as a crashed guest does), FAKE-WEDGE
+// makes every later command fail (the guest stops answering).
+type fakeGuest struct {
+	id      int
+	console string
+
+	mu      sync.Mutex
+	crashed error
+	crashCh chan struct{}
+	wedged  bool
+	closed  bool
+	cmds    []string
+}
+
+func (g *fakeGuest) Exec(ctx context.Context, cmd string) (scenarios.ExecResult, error) {
+	g.mu.Lock()
+	g.cmds = append(g.cmds, cmd)
+	wedged, closed := g.wedged, g.closed
+	g.mu.Unlock()
+	switch {
+	case closed:
+		return scenarios.ExecResult{}, errors.New("fake: exec on a closed guest")
+	case wedged:
+		return scenarios.ExecResult{}, errors.New("fake: guest does not answer")
+	case cmd == "uname -r":
+		return scenarios.ExecResult{Stdout: []byte("6.99.0-fake\n")}, nil
+	case strings.Contains(cmd, "FAKE-CRASH"):
+		go func() {
+			time.Sleep(20 * time.Millisecond)
+			g.mu.Lock()
+			g.crashed = &vm.CrashError{Title: "BUG: kernel NULL pointer dereference", Output: "[ 12.3] BUG: kernel NULL pointer dereference, address: 0000000000000008"}
+			close(g.crashCh)
+			g.mu.Unlock()
+		}()
+		<-ctx.Done() // a crashed guest hangs; the runner must not wait for a timeout
+		return scenarios.ExecResult{}, ctx.Err()
+	case strings.Contains(cmd, "FAKE-WEDGE"):
+		g.mu.Lock()
+		g.wedged = true
+		g.mu.Unlock()
+		return scenarios.ExecResult{}, nil
+	}
+	if i := strings.Index(cmd, "FAKE-EXIT-"); i >= 0 {
+		var n int
+		fmt.Sscanf(cmd[i+len("FAKE-EXIT-"):], "%d", &n)
+		return scenarios.ExecResult{Stderr: []byte(fmt.Sprintf("exit %d\n", n)), ExitCode: n}, nil
+	}
+	return scenarios.ExecResult{}, nil
+}
+
+func (g *fakeGuest) Push(ctx context.Context, local, remote string) error { return nil }
+func (g *fakeGuest) Pull(ctx context.Context, remote, local string) error { return nil }
+func (g *fakeGuest) Crashed() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.crashed
+}
+func (g *fakeGuest) CrashCh() <-chan struct{} { return g.crashCh }
+func (g *fakeGuest) Console() string          { return g.console }
+func (g *fakeGuest) Accel() string            { return "tcg" }
+func (g *fakeGuest) Close() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = true
+	return nil
+}
+
+// fakeWorld counts builds and boots and hands out fake guests.
+type fakeWorld struct {
+	t        *testing.T
+	buildErr error
+	bootErr  error // every boot fails with it
+
+	mu     sync.Mutex
+	builds []string
+	guests []*fakeGuest
+}
+
+func (w *fakeWorld) build(ctx context.Context, spec string) (*images.Image, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.builds = append(w.builds, spec)
+	if w.buildErr != nil {
+		return nil, w.buildErr
+	}
+	return &images.Image{Kernel: "vmlinuz", Initrd: "initrd", Release: "6.99.0-fake",
+		Meta: map[string]string{"version": "6.99.0-1"}, Timings: []images.Timing{{Phase: "resolve", Duration: time.Millisecond}}}, nil
+}
+
+func (w *fakeWorld) boot(ctx context.Context, cfg vm.Config) (Guest, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.bootErr != nil {
+		w.guests = append(w.guests, nil)
+		return nil, w.bootErr
+	}
+	con := filepath.Join(w.t.TempDir(), "console.log")
+	if err := os.WriteFile(con, []byte(fmt.Sprintf("guest %d console\n", len(w.guests)+1)), 0o644); err != nil {
+		return nil, err
+	}
+	g := &fakeGuest{id: len(w.guests) + 1, console: con, crashCh: make(chan struct{})}
+	w.guests = append(w.guests, g)
+	return g, nil
+}
+
+func (w *fakeWorld) runner(out string) *Runner {
+	return &Runner{Build: w.build, Boot: w.boot, Out: out}
+}
+
+// repro declares a reproducer scenario running cmd.
+func repro(name, cmd string) plan.Repro { return plan.Repro{Name: name, Command: cmd} }
+
+func onePlan(repros []plan.Repro, expected ...report.Outcome) *plan.Plan {
+	k := plan.Kernel{Name: "k1", Spec: "bzimage:/x", Role: "after", Pocket: "noble-proposed"}
+	for i, r := range repros {
+		k.Scenarios = append(k.Scenarios, plan.Item{Scenario: r.Name, Expected: expected[i]})
+	}
+	return &plan.Plan{Name: "t", Series: "noble", Bug: "LP#2125444", Kernels: []plan.Kernel{k}, Reproducers: repros}
+}
+
+func outcomes(k report.Kernel) string {
+	var s []string
+	for _, c := range k.Cells {
+		s = append(s, c.Scenario+"="+string(c.Outcome))
+	}
+	return strings.Join(s, " ")
+}
+
+func TestSharedGuest(t *testing.T) {
+	w := &fakeWorld{t: t}
+	out := t.TempDir()
+	p := onePlan([]plan.Repro{repro("a", "FAKE-EXIT-0"), repro("b", "FAKE-EXIT-3"), repro("c", "FAKE-EXIT-0")}, report.Pass, report.Fail, report.Pass)
+	run, err := w.runner(out).Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := run.Kernels[0]
+	if got := outcomes(k); got != "a=PASS b=FAIL c=PASS" {
+		t.Errorf("cells: %s", got)
+	}
+	if len(w.guests) != 1 {
+		t.Errorf("%d guests booted, want one shared guest", len(w.guests))
+	}
+	if k.Release != "6.99.0-fake" || k.Version != "6.99.0-1" || k.Role != "after" || k.Pocket != "noble-proposed" {
+		t.Errorf("kernel fields: %+v", k)
+	}
+	if run.Bug != "LP#2125444" || run.Series != "noble" {
+		t.Errorf("run fields: bug %q series %q", run.Bug, run.Series)
+	}
+	if !run.AllAsExpected() {
+		t.Error("run not as expected")
+	}
+	// results.json is the run, artifacts and the console are on disk.
+	saved, err := report.Load(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outcomes(saved.Kernels[0]) != outcomes(k) {
+		t.Errorf("saved %s", outcomes(saved.Kernels[0]))
+	}
+	for _, f := range []string{"k1/a/verdict.json", "k1/b/stderr.txt", "k1/console-1.log"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if c := k.Cells[1]; c.Artifacts != "k1/b" || !strings.Contains(c.Reason, "exited 3") {
+		t.Errorf("cell b: artifacts %q reason %q", c.Artifacts, c.Reason)
+	}
+	if !w.guests[0].closed {
+		t.Error("guest not closed at the end")
+	}
+}
+
+func TestFreshGuestPerScenario(t *testing.T) {
+	w := &fakeWorld{t: t}
+	r := w.runner(t.TempDir())
+	r.FreshGuest = true
+	p := onePlan([]plan.Repro{repro("a", "FAKE-EXIT-0"), repro("b", "FAKE-EXIT-0")}, report.Pass, report.Pass)
+	run, err := r.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.guests) != 2 || !w.guests[0].closed || !w.guests[1].closed {
+		t.Errorf("%d guests, want 2, all closed", len(w.guests))
+	}
+	boots := 0
+	for _, tm := range run.Kernels[0].Timings {
+		if strings.HasPrefix(tm.Phase, "boot#") {
+			boots++
+		}
+	}
+	if boots != 2 {
+		t.Errorf("timings record %d boots: %+v", boots, run.Kernels[0].Timings)
+	}
+}
+
+// A crash mid-scenario is an ERROR carrying the console excerpt, noticed at
+// once (not after the reproducer's timeout), and the next scenario gets a
+// new guest.
+func TestCrashEndsCellAndReplacesGuest(t *testing.T) {
+	w := &fakeWorld{t: t}
+	out := t.TempDir()
+	crash := repro("b", "FAKE-CRASH")
+	crash.Timeout = time.Hour
+	p := onePlan([]plan.Repro{repro("a", "FAKE-EXIT-0"), crash, repro("c", "FAKE-EXIT-0")}, report.Pass, report.Pass, report.Pass)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	run, err := w.runner(out).Run(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := run.Kernels[0]
+	if got := outcomes(k); got != "a=PASS b=ERROR c=PASS" {
+		t.Fatalf("cells: %s", got)
+	}
+	b := k.Cells[1]
+	if !strings.Contains(b.Reason, "kernel crash during scenario: ") || !strings.Contains(b.Console, "NULL pointer dereference") {
+		t.Errorf("crash cell: reason %q console %q", b.Reason, b.Console)
+	}
+	if b.Duration > 10*time.Second {
+		t.Errorf("crash noticed after %s", b.Duration)
+	}
+	if len(w.guests) != 2 || !w.guests[0].closed {
+		t.Fatalf("%d guests; the crashed one must be closed and replaced", len(w.guests))
+	}
+	for _, f := range []string{"k1/console-1.log", "k1/console-2.log"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Error(err)
+		}
+	}
+	if run.AllAsExpected() {
+		t.Error("a crash cell counted as expected")
+	}
+}
+
+// A guest that stops answering between scenarios is not reused.
+func TestWedgedGuestIsReplaced(t *testing.T) {
+	w := &fakeWorld{t: t}
+	p := onePlan([]plan.Repro{repro("a", "true; FAKE-WEDGE"), repro("b", "FAKE-EXIT-0")}, report.Pass, report.Pass)
+	run, err := w.runner(t.TempDir()).Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.guests) != 2 {
+		t.Errorf("%d guests, want the wedged one replaced", len(w.guests))
+	}
+	if got := outcomes(run.Kernels[0]); !strings.HasSuffix(got, "b=PASS") {
+		t.Errorf("cells: %s", got)
+	}
+}
+
+// A kernel that does not boot costs one boot deadline, not one per cell:
+// every cell is ERROR with the boot error and the console.
+func TestBootFailureErrorsAllCellsOnce(t *testing.T) {
+	w := &fakeWorld{t: t, bootErr: &vm.BootError{Title: "no SSH within 60s", Output: "Kernel panic - not syncing: VFS"}}
+	p := onePlan([]plan.Repro{repro("a", "FAKE-EXIT-0"), repro("b", "FAKE-EXIT-0"), repro("c", "FAKE-EXIT-0")}, report.Pass, report.Pass, report.Pass)
+	run, err := w.runner(t.TempDir()).Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := run.Kernels[0]
+	if got := outcomes(k); got != "a=ERROR b=ERROR c=ERROR" {
+		t.Errorf("cells: %s", got)
+	}
+	if len(w.guests) != 1 {
+		t.Errorf("%d boot attempts, want 1", len(w.guests))
+	}
+	for _, c := range k.Cells {
+		if !strings.Contains(c.Reason, "boot#1: vm: boot failed: no SSH within 60s") || !strings.Contains(c.Console, "Kernel panic") {
+			t.Errorf("%s: reason %q console %q", c.Scenario, c.Reason, c.Console)
+		}
+	}
+	if k.Error == "" {
+		t.Error("kernel error not set")
+	}
+	if got := report.ExitCode(run); got != report.ExitError {
+		t.Errorf("exit code %d, want %d", got, report.ExitError)
+	}
+}
+
+func TestBuildFailureErrorsAllCells(t *testing.T) {
+	w := &fakeWorld{t: t, buildErr: errors.New("images: linux-image-x.deb: not a Debian package")}
+	p := onePlan([]plan.Repro{repro("a", "FAKE-EXIT-0"), repro("b", "FAKE-EXIT-0")}, report.Pass, report.Fail)
+	run, err := w.runner(t.TempDir()).Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := run.Kernels[0]
+	if got := outcomes(k); got != "a=ERROR b=ERROR" || len(w.guests) != 0 {
+		t.Errorf("cells %s, %d boots", got, len(w.guests))
+	}
+	if !strings.Contains(k.Error, "not a Debian package") || k.Cells[1].Expected != report.Fail {
+		t.Errorf("kernel error %q, cell %+v", k.Error, k.Cells[1])
+	}
+}
+
+// Cancelling the run (Ctrl-C) marks what did not run as interrupted and
+// still saves results.json.
+func TestCancelledRunSavesWhatItHas(t *testing.T) {
+	w := &fakeWorld{t: t}
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	r := w.runner(out)
+	r.OnKernel = func(report.Kernel) { cancel() }
+	p := onePlan([]plan.Repro{repro("a", "FAKE-EXIT-0")}, report.Pass)
+	p.Kernels = append(p.Kernels, plan.Kernel{Name: "k2", Spec: "bzimage:/y", Scenarios: []plan.Item{{Scenario: "a", Expected: report.Pass}}})
+	run, err := r.Run(ctx, p)
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if got := outcomes(run.Kernels[1]); got != "a=ERROR" || !strings.HasPrefix(run.Kernels[1].Cells[0].Reason, "interrupted") {
+		t.Errorf("k2 after cancel: %s %q", got, run.Kernels[1].Cells[0].Reason)
+	}
+	if _, err := report.Load(filepath.Join(out, "results.json")); err != nil {
+		t.Error(err)
+	}
+}
+
+// With Jobs > 1 kernels run at once but results keep plan order.
+func TestJobsKeepPlanOrder(t *testing.T) {
+	w := &fakeWorld{t: t}
+	r := w.runner(t.TempDir())
+	r.Jobs = 3
+	p := &plan.Plan{Name: "t", Reproducers: []plan.Repro{repro("a", "FAKE-EXIT-0")}}
+	for i := range 5 {
+		p.Kernels = append(p.Kernels, plan.Kernel{Name: fmt.Sprintf("k%d", i), Spec: "bzimage:/x", Scenarios: []plan.Item{{Scenario: "a", Expected: report.Pass}}})
+	}
+	run, err := r.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range run.Kernels {
+		if k.Name != fmt.Sprintf("k%d", i) || outcomes(k) != "a=PASS" {
+			t.Errorf("kernel %d: %s %s", i, k.Name, outcomes(k))
+		}
+	}
+}
+
+func TestSlug(t *testing.T) {
+	for in, want := range map[string]string{
+		"noble-6.8-updates": "noble-6.8-updates",
+		"../../etc/passwd":  "etc_passwd",
+		"a b/c":             "a_b_c",
+		"":                  "",
+	} {
+		if got := Slug(in); got != want {
+			t.Errorf("Slug(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := Slug(strings.Repeat("x", 200)); len(got) != 80 {
+		t.Errorf("long slug has %d chars", len(got))
+	}
+}
