@@ -7,7 +7,7 @@
 #   scripts/build-kernel.sh --source /usr/src/linux-source-6.12.tar.xz \
 #       --out out/fixed
 #   scripts/build-kernel.sh --source /usr/src/linux-source-6.12.tar.xz \
-#       --revert kconfig/patches/revert-648de37416b3.patch \
+#       --revert kconfig/patches/648de37416b3.patch \
 #       --localversion -revert648de374 --out out/reverted
 #
 # Layout of the cache (default ${XDG_CACHE_HOME:-~/.cache}/srutest/kbuild):
