@@ -251,6 +251,7 @@ func (r *Runner) runCell(ctx context.Context, m Guest, k plan.Kernel, it plan.It
 	} else {
 		return report.Cell{Scenario: it.Scenario, Outcome: report.Error, Expected: it.Expected, Reason: "unknown scenario"}
 	}
+	conStart := fileSize(m.Console())
 	// Abort the scenario the moment the console shows a crash: a crashed
 	// guest often hangs, and waiting for timeouts hides the real cause.
 	sctx, cancel := context.WithCancel(ctx)
@@ -272,6 +273,11 @@ func (r *Runner) runCell(ctx context.Context, m Guest, k plan.Kernel, it plan.It
 		if errors.As(err, &ce) {
 			cell.Console = ce.Output
 		}
+	}
+	// The console lines printed while the scenario ran (kernel messages,
+	// crash traces) belong to the cell's evidence.
+	if err := copyTail(m.Console(), conStart, filepath.Join(adir, "console.txt"), maxConsoleExcerpt); err != nil {
+		r.logf("   console excerpt: %v", err)
 	}
 	if rel, err := filepath.Rel(r.Out, adir); err == nil {
 		if _, statErr := os.Stat(adir); statErr == nil {
@@ -295,6 +301,49 @@ func saveConsole(m Guest, kdir string, n int) {
 	if err == nil {
 		os.WriteFile(filepath.Join(kdir, fmt.Sprintf("console-%d.log", n)), data, 0o644)
 	}
+}
+
+// maxConsoleExcerpt bounds a cell's console.txt (a looping trace can print
+// megabytes); the last bytes are kept.
+const maxConsoleExcerpt = 256 << 10
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// copyTail writes what path gained since offset (at most limit bytes, the
+// last ones) to dst, creating dst's directory.
+func copyTail(path string, offset int64, dst string, limit int64) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return err
+	}
+	if end < offset { // truncated: take what is there
+		offset = 0
+	}
+	if end-offset > limit {
+		offset = end - limit
+	}
+	if _, err := f.Seek(offset, io.SeekStart); err != nil {
+		return err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, end-offset))
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(dst, data, 0o644)
 }
 
 func firstLine(s string) string {

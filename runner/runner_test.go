@@ -49,6 +49,7 @@ func (g *fakeGuest) Exec(ctx context.Context, cmd string) (scenarios.ExecResult,
 	case strings.Contains(cmd, "FAKE-CRASH"):
 		go func() {
 			time.Sleep(20 * time.Millisecond)
+			g.appendConsole("[ 12.3] BUG: kernel NULL pointer dereference, address: 0000000000000008\n")
 			g.mu.Lock()
 			g.crashed = &vm.CrashError{Title: "BUG: kernel NULL pointer dereference", Output: "[ 12.3] BUG: kernel NULL pointer dereference, address: 0000000000000008"}
 			close(g.crashCh)
@@ -62,12 +63,23 @@ func (g *fakeGuest) Exec(ctx context.Context, cmd string) (scenarios.ExecResult,
 		g.mu.Unlock()
 		return scenarios.ExecResult{}, nil
 	}
+	if strings.Contains(cmd, "FAKE-EXIT-") {
+		g.appendConsole("[ 10.0] ran " + cmd + "\n")
+	}
 	if i := strings.Index(cmd, "FAKE-EXIT-"); i >= 0 {
 		var n int
 		fmt.Sscanf(cmd[i+len("FAKE-EXIT-"):], "%d", &n)
 		return scenarios.ExecResult{Stderr: []byte(fmt.Sprintf("exit %d\n", n)), ExitCode: n}, nil
 	}
 	return scenarios.ExecResult{}, nil
+}
+
+func (g *fakeGuest) appendConsole(line string) {
+	f, err := os.OpenFile(g.console, os.O_APPEND|os.O_WRONLY, 0)
+	if err == nil {
+		f.WriteString(line)
+		f.Close()
+	}
 }
 
 func (g *fakeGuest) Push(ctx context.Context, local, remote string) error { return nil }
@@ -185,6 +197,11 @@ func TestSharedGuest(t *testing.T) {
 			t.Error(err)
 		}
 	}
+	// Each cell keeps the console lines printed while it ran, and only those.
+	con, err := os.ReadFile(filepath.Join(out, "k1/b/console.txt"))
+	if err != nil || !strings.Contains(string(con), "FAKE-EXIT-3") || strings.Contains(string(con), "FAKE-EXIT-0") || strings.Contains(string(con), "guest 1 console") {
+		t.Errorf("k1/b/console.txt = %q, %v", con, err)
+	}
 	if c := k.Cells[1]; c.Artifacts != "k1/b" || !strings.Contains(c.Reason, "exited 3") {
 		t.Errorf("cell b: artifacts %q reason %q", c.Artifacts, c.Reason)
 	}
@@ -238,6 +255,9 @@ func TestCrashEndsCellAndReplacesGuest(t *testing.T) {
 	b := k.Cells[1]
 	if !strings.Contains(b.Reason, "kernel crash during scenario: ") || !strings.Contains(b.Console, "NULL pointer dereference") {
 		t.Errorf("crash cell: reason %q console %q", b.Reason, b.Console)
+	}
+	if con, err := os.ReadFile(filepath.Join(out, "k1/b/console.txt")); err != nil || !strings.Contains(string(con), "BUG: kernel NULL pointer") {
+		t.Errorf("crash cell console.txt = %q, %v", con, err)
 	}
 	if b.Duration > 10*time.Second {
 		t.Errorf("crash noticed after %s", b.Duration)
@@ -371,5 +391,26 @@ func TestSlug(t *testing.T) {
 	}
 	if got := Slug(strings.Repeat("x", 200)); len(got) != 80 {
 		t.Errorf("long slug has %d chars", len(got))
+	}
+}
+
+func TestCopyTail(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "console.log")
+	os.WriteFile(src, []byte("0123456789"), 0o644)
+	for _, tc := range []struct {
+		offset, limit int64
+		want          string
+	}{{4, 100, "456789"}, {0, 3, "789"}, {10, 100, ""}, {50, 100, "0123456789"}} {
+		dst := filepath.Join(dir, "sub", "out.txt")
+		if err := copyTail(src, tc.offset, dst, tc.limit); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.ReadFile(dst); string(got) != tc.want {
+			t.Errorf("copyTail(%d, %d) = %q, want %q", tc.offset, tc.limit, got, tc.want)
+		}
+	}
+	if err := copyTail(filepath.Join(dir, "missing"), 0, filepath.Join(dir, "x"), 10); err == nil {
+		t.Error("missing console: no error")
 	}
 }
