@@ -160,7 +160,9 @@ func newCompareCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "compare BEFORE.json AFTER.json",
 		Short: "Compare two runs cell by cell (fixed, regressed, still failing)",
-		Args:  cobra.ExactArgs(2),
+		Long: `Compare two runs cell by cell (fixed, regressed, still failing, error).
+Exit code: 0 when nothing regressed, 1 when some scenario is PASS before and FAIL after.`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			before, err := report.Load(args[0])
 			if err != nil {
@@ -170,7 +172,13 @@ func newCompareCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			report.Compare(before, after).Render(os.Stdout)
+			c := report.Compare(before, after)
+			if err := c.Render(os.Stdout); err != nil {
+				return err
+			}
+			if c.Count(report.Regressed) > 0 {
+				return exitError{1}
+			}
 			return nil
 		},
 	}
