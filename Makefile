@@ -4,7 +4,7 @@ BIN     := bin
 # srutest becomes the guest's /init and srutest-pair runs in the guest: both static.
 export CGO_ENABLED := 0
 
-.PHONY: all build deps demo test test-unit test-e2e fuzz lint bench clean
+.PHONY: all build deps deps-test demo test test-unit test-e2e fuzz lint bench clean
 
 all: build
 
@@ -15,14 +15,19 @@ build:
 deps:
 	./scripts/install-deps.sh
 
+# Tests also build the negative-control kernel from linux-source-6.12.
+deps-test:
+	./scripts/install-deps.sh --kernel-build
+
 # Offline default: boots the Debian 6.1 and 6.12 kernels from the host's apt
 # sources and prints the kernel × scenario matrix.
 demo: deps build
 	$(BIN)/srutest run demo.yaml --out results/demo
 
 # Everything CI runs: lint, unit tests (race detector), end-to-end tests that
-# boot real Debian kernels under QEMU (TCG when there is no KVM).
-test: deps lint test-unit test-e2e
+# boot real Debian kernels under QEMU (TCG when there is no KVM), including
+# the negative control: linux-source-6.12 built with and without 648de37416b3.
+test: deps-test lint test-unit test-e2e
 
 lint:
 	@out=$$(gofmt -s -l .); if [ -n "$$out" ]; then echo "gofmt -s needed:"; echo "$$out"; exit 1; fi

@@ -2,8 +2,21 @@
 # Installs what srutest needs on a Debian/Ubuntu host: QEMU, the guest tools
 # copied into every initramfs (busybox-static, iproute2, tcpdump), and the
 # build/test toolchain bits. Idempotent; uses sudo when not root.
+#
+#   --kernel-build  also what scripts/build-kernel.sh needs to build the
+#                   negative-control kernel from Debian's linux-source-6.12
+#                   (make test runs that end-to-end test)
 set -euo pipefail
 pkgs=(qemu-system-x86 busybox-static iproute2 tcpdump cpio ca-certificates gcc libc6-dev make git xz-utils zstd)
+for arg in "$@"; do
+	case "$arg" in
+	--kernel-build) pkgs+=(linux-source-6.12 bc bison flex perl patch util-linux binutils) ;;
+	*)
+		echo "usage: $0 [--kernel-build]" >&2
+		exit 2
+		;;
+	esac
+done
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
