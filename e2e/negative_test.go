@@ -71,7 +71,7 @@ kernels:
 		t.Fatal(err)
 	}
 	want := map[string]map[string]report.Outcome{
-		"fixed": {"connect": report.Pass, "fallback": report.Pass, "join": report.Pass, "keepalive-off": report.Pass, "keepalive-after-connect": report.Pass},
+		"fixed":                 {"connect": report.Pass, "fallback": report.Pass, "join": report.Pass, "keepalive-off": report.Pass, "keepalive-after-connect": report.Pass},
 		"reverted-648de37416b3": {"connect": report.Fail, "fallback": report.Fail, "join": report.Fail, "keepalive-off": report.Pass, "keepalive-after-connect": report.Pass},
 	}
 	for _, k := range run.Kernels {
