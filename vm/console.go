@@ -147,6 +147,13 @@ func appendBounded(buf, b []byte, limit int) []byte {
 	return buf
 }
 
+// markedAt returns when the marker line was seen.
+func (w *consoleWatcher) markedAt() (time.Time, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.markerAt, !w.markerAt.IsZero()
+}
+
 // crashed reports whether a crash was seen.
 func (w *consoleWatcher) crashed() bool {
 	w.mu.Lock()

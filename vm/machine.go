@@ -49,6 +49,12 @@ type Result struct {
 // between choosing it and QEMU binding it.
 const maxPortAttempts = 5
 
+// agentReady is the console line the guest agent prints once its SSH
+// server listens and eth0 is up (agent.Ready; vm does not import agent).
+// Start uses it only to dial at once (see dialSSH): the SSH handshake
+// remains the readiness check.
+const agentReady = "SRUTEST-READY"
+
 // bootTail is how many console lines a BootError quotes.
 const bootTail = 30
 
@@ -87,7 +93,7 @@ func Start(ctx context.Context, cfg Config) (*Machine, error) {
 
 // startOnce is one boot attempt; see Start.
 func startOnce(ctx, bctx context.Context, cfg Config, accel string, timeout time.Duration, auth *sshAuth) (*Machine, error) {
-	m, err := launch(cfg, accel, "")
+	m, err := launch(cfg, accel, agentReady)
 	if err != nil {
 		return nil, err
 	}
@@ -173,12 +179,15 @@ func (m *Machine) waitReady(ctx, bctx context.Context, timeout time.Duration, au
 	}
 	m.qmp = q
 	m.setTiming("qmp_ready", time.Since(m.started))
-	client, err := dialSSH(wctx, "127.0.0.1:"+strconv.Itoa(m.port), auth, m.cfg.Log)
+	client, err := dialSSH(wctx, "127.0.0.1:"+strconv.Itoa(m.port), auth, m.cfg.Log, m.con.markerCh)
 	if err != nil {
 		return m.bootFailure(ctx, bctx, timeout, "waiting for SSH", err)
 	}
 	m.client = client
 	m.setTiming("boot_to_ssh", time.Since(m.started))
+	if at, ok := m.con.markedAt(); ok {
+		m.setTiming("agent_ready", at.Sub(m.started))
+	}
 	logf(m.cfg.Log, "vm: ssh ready after %s", time.Since(m.started).Round(time.Millisecond))
 	return nil
 }
@@ -282,8 +291,9 @@ func (m *Machine) Accel() string { return m.accel }
 // Scale returns the timeout multiplier for this machine's accelerator.
 func (m *Machine) Scale() time.Duration { return Scale(m.accel) }
 
-// Timings returns phase durations: "qmp_ready" and "boot_to_ssh" (from
-// QEMU start), "close".
+// Timings returns phase durations: "qmp_ready", "agent_ready" (the agent's
+// ready line on the console, when seen) and "boot_to_ssh" (from QEMU
+// start), "close".
 func (m *Machine) Timings() map[string]time.Duration {
 	m.tmu.Lock()
 	defer m.tmu.Unlock()
