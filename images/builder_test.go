@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -431,6 +432,14 @@ func TestBuildBadInputLeavesCacheUnchanged(t *testing.T) {
 	vml, noDepRoot := makeModulesTree(t, "6.1.0-56-cloud-amd64", false)
 	unreadable := writeFile(t, dir, "unreadable.deb", gb)
 	os.Chmod(unreadable, 0)
+	fifo := filepath.Join(dir, "fifo.deb") // nobody writes: opening it must not block
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dirDeb := filepath.Join(dir, "dir.deb")
+	if err := os.Mkdir(dirDeb, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name, spec string
 		want       error
@@ -444,6 +453,10 @@ func TestBuildBadInputLeavesCacheUnchanged(t *testing.T) {
 		{"missing vmlinuz", "dir:" + filepath.Join(dir, "nope") + "," + noDepRoot, fs.ErrNotExist, "nope"},
 		{"not a bzImage", "bzimage:" + good, ErrNotBzImage, "good.deb"},
 		{"good plus bad", "deb:" + good + "," + filepath.Join(dir, "text.deb"), ErrNotDeb, "text.deb"},
+		{"fifo deb", fifo, ErrNotRegular, "fifo.deb"},
+		{"directory deb", dirDeb, ErrNotRegular, "dir.deb"},
+		{"fifo bzImage", "bzimage:" + fifo, ErrNotRegular, "fifo.deb"},
+		{"fifo vmlinuz", "dir:" + fifo + "," + noDepRoot, ErrNotRegular, "fifo.deb"},
 	}
 	if os.Geteuid() != 0 { // root reads mode-0 files
 		cases = append(cases, struct {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 )
 
 // BzImageRelease returns the kernel release (first word of the kernel
@@ -45,7 +44,7 @@ func BzImageRelease(head []byte) (string, error) {
 
 // bzImageReleaseFile reads the header of the bzImage at p.
 func bzImageReleaseFile(p string) (string, error) {
-	f, err := os.Open(p)
+	f, err := openRegular(p)
 	if err != nil {
 		return "", &FileError{p, "open kernel", err}
 	}

@@ -74,7 +74,10 @@ type debVisitor struct {
 // (only ./control is read) and data.tar.* and calling v for each entry of
 // data.tar. Errors are wrapped in *FileError naming path.
 func walkDeb(p string, v debVisitor) error {
-	f, err := os.Open(p)
+	f, err := openRegular(p)
+	if errors.Is(err, ErrNotRegular) {
+		return &FileError{p, "read deb", fmt.Errorf("%w: %w", ErrNotDeb, err)}
+	}
 	if err != nil {
 		return &FileError{p, "open deb", err}
 	}
@@ -82,9 +85,6 @@ func walkDeb(p string, v debVisitor) error {
 	st, err := f.Stat()
 	if err != nil {
 		return &FileError{p, "stat deb", err}
-	}
-	if !st.Mode().IsRegular() {
-		return &FileError{p, "read deb", fmt.Errorf("%w: not a regular file", ErrNotDeb)}
 	}
 	if err := walkDebReader(f, st.Size(), v); err != nil {
 		return &FileError{p, "read deb", err}

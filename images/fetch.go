@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -114,18 +115,14 @@ func (b *Builder) resolveDebArgs(ctx context.Context, args []string, tm *timer) 
 		if err != nil {
 			return f, &FileError{a, "read deb", err}
 		}
-		fh, err := os.Open(p)
+		fh, err := openRegular(p)
+		if errors.Is(err, ErrNotRegular) {
+			return f, &FileError{a, "read deb", fmt.Errorf("%w: %w", ErrNotDeb, err)}
+		}
 		if err != nil {
 			return f, &FileError{a, "read deb", err}
 		}
-		st, err := fh.Stat()
 		fh.Close()
-		if err != nil {
-			return f, &FileError{a, "read deb", err}
-		}
-		if !st.Mode().IsRegular() {
-			return f, &FileError{a, "read deb", fmt.Errorf("%w: not a regular file", ErrNotDeb)}
-		}
 		f.debs = append(f.debs, p)
 	}
 	return f, nil

@@ -169,7 +169,7 @@ func dirSource(vmlinuz, root string) (*kernelSource, error) {
 		return nil, &FileError{relDir, "read modules root", err}
 	}
 	depFile := filepath.Join(relDir, "modules.dep")
-	depBytes, err := os.ReadFile(depFile)
+	depBytes, err := readRegular(depFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, &FileError{relDir, "read modules tree", ErrNoModulesDep}
 	}
