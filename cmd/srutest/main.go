@@ -19,9 +19,11 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/srutest/srutest/agent"
+	"github.com/srutest/srutest/vm"
 )
 
 func main() {
@@ -49,8 +51,29 @@ func exitCode(err error) int {
 		return ee.code
 	}
 	fmt.Fprintln(os.Stderr, "srutest:", err)
+	if out := consoleOf(err); out != "" {
+		fmt.Fprintf(os.Stderr, "srutest: last console lines:\n%s\n", indent(out, "  | "))
+	}
 	if errors.Is(err, context.Canceled) {
 		return 130
 	}
 	return 1
+}
+
+// consoleOf returns the console excerpt a boot failure or guest crash
+// carries (the error's text is only its title), or "".
+func consoleOf(err error) string {
+	var be *vm.BootError
+	if errors.As(err, &be) {
+		return strings.TrimSpace(be.Output)
+	}
+	var ce *vm.CrashError
+	if errors.As(err, &ce) {
+		return strings.TrimSpace(ce.Output)
+	}
+	return ""
+}
+
+func indent(s, prefix string) string {
+	return prefix + strings.ReplaceAll(s, "\n", "\n"+prefix)
 }
