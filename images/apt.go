@@ -146,5 +146,9 @@ func aptDownload(ctx context.Context, tmpRoot, dir string, p aptPkg) (string, er
 	if err := os.Rename(m[0], dst); err != nil {
 		return "", fmt.Errorf("store %s: %w", p.Name, err)
 	}
+	// apt sets the file's mtime to the archive's Last-Modified, which can
+	// be months old; the cache reads mtime as "last used" (cache ls,
+	// prune), so a deb just downloaded must look just used.
+	touch(dst)
 	return dst, nil
 }
