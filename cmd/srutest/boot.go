@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -77,6 +78,12 @@ func withMachine(ctx context.Context, g *globals, spec string, fn func(context.C
 	t0 := time.Now()
 	m, err := vm.Start(ctx, cfg)
 	if err != nil {
+		var be *vm.BootError
+		if w := img.Meta["warnings"]; w != "" && errors.As(err, &be) {
+			// Often the reason (e.g. no virtio_net); a cached image
+			// printed them only when it was built.
+			fmt.Fprintf(os.Stderr, "srutest: image %s was built with warnings: %s\n", img.Release, w)
+		}
 		return err
 	}
 	defer m.Close()
