@@ -21,8 +21,9 @@ import (
 )
 
 var (
-	binDir   string // holds srutest and srutest-pair, built static
-	cacheDir string
+	binDir     string // holds srutest and srutest-pair, built static
+	cacheDir   string
+	scratchDir string // shared by the tests of one run, removed at the end
 )
 
 const (
@@ -42,6 +43,11 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	binDir = dir
+	if scratchDir, err = os.MkdirTemp("", "srutest-e2e-scratch-"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(scratchDir)
 	for _, pkg := range []string{"srutest", "srutest-pair"} {
 		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, pkg), "../cmd/"+pkg)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")

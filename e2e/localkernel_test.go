@@ -1,0 +1,232 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/srutest/srutest/images"
+)
+
+// local61 is the Debian 6.1 cloud kernel as local files: the .deb as
+// apt-get downloads it and the deb extracted with depmod run on it (a
+// kernel package ships no modules.dep; dir: needs one). Made once per run.
+type local61 struct {
+	deb     string
+	release string
+	root    string // extracted deb + modules.dep: dir:<root>/boot/vmlinuz-<release>,<root>
+}
+
+var (
+	local61Once sync.Once
+	local61Val  *local61
+	local61Err  error
+)
+
+func debian61Local(t *testing.T) *local61 {
+	t.Helper()
+	for _, tool := range []string{"dpkg-deb", "depmod"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not installed: cannot turn the deb into a modules tree", tool)
+		}
+	}
+	local61Once.Do(func() { local61Val, local61Err = fetchLocal61() })
+	if local61Err != nil {
+		t.Fatal(local61Err)
+	}
+	return local61Val
+}
+
+func fetchLocal61() (*local61, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	// The image build resolves the glob to a package and version (and
+	// caches the image the CLI runs below will use).
+	b := &images.Builder{CacheDir: cacheDir, Agent: filepath.Join(binDir, "srutest")}
+	img, err := b.Build(ctx, kernel61)
+	if err != nil {
+		return nil, err
+	}
+	pkg, ver := img.Meta["package"], img.Meta["version"]
+	if pkg == "" || ver == "" {
+		return nil, fmt.Errorf("image of %s has no package/version in %v", kernel61, img.Meta)
+	}
+	dir := filepath.Join(scratchDir, "debian61")
+	if err := os.MkdirAll(dir, 0o777); err != nil {
+		return nil, err
+	}
+	os.Chmod(dir, 0o777) // apt downloads as _apt
+	if err := runTool(ctx, dir, "apt-get", "download", "-q", pkg+"="+ver); err != nil {
+		return nil, err
+	}
+	debs, _ := filepath.Glob(filepath.Join(dir, pkg+"_*.deb"))
+	if len(debs) != 1 {
+		return nil, fmt.Errorf("apt-get download %s=%s: found %v", pkg, ver, debs)
+	}
+	l := &local61{deb: debs[0], release: img.Release, root: filepath.Join(dir, "root")}
+	if err := extractWithDepmod(ctx, l.deb, l.root, l.release, nil); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// extractWithDepmod unpacks deb into root, removes the modules named in
+// drop (relative to lib/modules/<release>) and generates modules.dep.
+func extractWithDepmod(ctx context.Context, deb, root, release string, drop []string) error {
+	if err := runTool(ctx, "", "dpkg-deb", "-x", deb, root); err != nil {
+		return err
+	}
+	for _, d := range drop {
+		p := filepath.Join(root, "lib", "modules", release, d)
+		if err := os.Remove(p); err != nil {
+			return err
+		}
+	}
+	return runTool(ctx, "", "depmod", "-b", root, release)
+}
+
+func runTool(ctx context.Context, dir, name string, args ...string) error {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("%s: %v\n%s", cmd, err, out)
+	}
+	return nil
+}
+
+// guestFacts is the command the boot tests run: the release, and whether
+// virtio_net was loaded as a module (from the image, not built in).
+const guestFacts = `uname -r; grep -o '^virtio_net ' /proc/modules || echo no-virtio_net-module`
+
+// TestE2EBootLocalKernels boots the same Debian kernel given as a local
+// .deb file (./x.deb, relative to the working directory) and as
+// dir:<vmlinuz>,<modules-root>.
+func TestE2EBootLocalKernels(t *testing.T) {
+	skipUnlessE2E(t)
+	l := debian61Local(t)
+	for _, tc := range []struct {
+		name, dir, spec string
+	}{
+		{"deb file", filepath.Dir(l.deb), "./" + filepath.Base(l.deb)},
+		{"dir", "", "dir:" + filepath.Join(l.root, "boot", "vmlinuz-"+l.release) + "," + l.root},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			cmd := srutest(t, "boot", "--kernel", tc.spec, "--", guestFacts)
+			cmd.Dir = tc.dir
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("boot: %v\n%s", err, stderr.String())
+			}
+			if got, want := strings.Fields(stdout.String()), []string{l.release, "virtio_net"}; strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Fatalf("guest says %q, want %q\nstderr:\n%s", got, want, stderr.String())
+			}
+		})
+	}
+}
+
+// TestE2EBootFailure: a guest that cannot come up ends in a clear error
+// within the boot deadline, quoting the console, with no QEMU left behind.
+func TestE2EBootFailure(t *testing.T) {
+	skipUnlessE2E(t)
+	l := debian61Local(t)
+	type tc struct {
+		name    string
+		spec    string
+		timeout time.Duration
+		want    []string // regexps on stderr
+	}
+	cases := []tc{
+		{
+			// The same kernel with virtio_net removed from its modules
+			// tree: no eth0, the agent gives up and powers off.
+			name: "kernel without virtio_net", timeout: 60 * time.Second,
+			want: []string{
+				`warnings?: needed modules virtio_net`,
+				`srutest: vm: boot failed: `,
+				`srutest: last console lines:`,
+				`\| \[\s*\d+\.\d+\] `, // kernel console lines
+				`\| SRUTEST-AGENT-ERROR: network: eth0: .*did not appear`,
+			},
+		},
+		{
+			// A deadline no kernel meets under TCG: the boot is cut off
+			// mid-way.
+			name: "boot deadline", spec: kernel61, timeout: time.Second,
+			want: []string{
+				`srutest: vm: boot failed: boot deadline \(1s\) passed`,
+				`srutest: last console lines:`,
+				`\| \[\s*\d+\.\d+\] `,
+			},
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			spec := c.spec
+			if spec == "" {
+				root := filepath.Join(t.TempDir(), "root")
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+				defer cancel()
+				if err := extractWithDepmod(ctx, l.deb, root, l.release, []string{"kernel/drivers/net/virtio_net.ko"}); err != nil {
+					t.Fatal(err)
+				}
+				spec = "dir:" + filepath.Join(root, "boot", "vmlinuz-"+l.release) + "," + root
+			}
+			tmp := t.TempDir()
+			var stderr bytes.Buffer
+			cmd := srutest(t, "--boot-timeout", c.timeout.String(), "boot", "--kernel", spec, "--", "echo SHOULD-NOT-RUN")
+			cmd.Env = append(cmd.Env, "TMPDIR="+tmp)
+			cmd.Stdout, cmd.Stderr = &stderr, &stderr
+			start := time.Now()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			// Image build (cached or a small dir: layer) + the deadline +
+			// QEMU teardown.
+			limit := c.timeout + 30*time.Second
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(limit + time.Minute):
+				cmd.Process.Kill()
+				<-done
+				t.Fatalf("srutest still running %v after start (boot deadline %v):\n%s", time.Since(start), c.timeout, stderr.String())
+			}
+			took := time.Since(start)
+			out := stderr.String()
+			t.Logf("took %v:\n%s", took.Round(time.Millisecond), out)
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+				t.Fatalf("want a non-zero exit, got %v", err)
+			}
+			if took > limit {
+				t.Errorf("took %v, boot deadline %v", took, c.timeout)
+			}
+			for _, w := range c.want {
+				if !regexp.MustCompile(w).MatchString(out) {
+					t.Errorf("stderr does not match %q", w)
+				}
+			}
+			if strings.Contains(out, "SHOULD-NOT-RUN") {
+				t.Errorf("the guest command ran")
+			}
+			if n := qemuUsing(tmp); n > 0 {
+				t.Errorf("%d QEMU process(es) left running", n)
+			}
+			if left, _ := filepath.Glob(filepath.Join(tmp, "*")); len(left) > 0 {
+				t.Errorf("temp files left behind: %v", left)
+			}
+		})
+	}
+}
