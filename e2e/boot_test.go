@@ -14,14 +14,16 @@ import (
 	"time"
 )
 
-// TestE2EBootDebian boots the Debian 6.1 cloud and 6.12 cloud kernels through
-// the CLI, checks the guest's uname -r, exit code propagation, the guest tool
-// set, and that a second run is fully cached.
+// TestE2EBootDebian boots the Debian 6.1 cloud, 6.12 cloud and 6.12 generic
+// kernels through the CLI, checks the guest's uname -r, exit code
+// propagation, the guest tool set, virtio_net loaded from the deb's modules,
+// and that a second run is fully cached.
 func TestE2EBootDebian(t *testing.T) {
 	skipUnlessE2E(t)
 	for _, tc := range []struct{ spec, release string }{
 		{kernel61, `^6\.1\.0-\d+-cloud-amd64$`},
 		{kernel612, `^6\.12\.\d+\+deb12-cloud-amd64$`},
+		{kernel612Generic, `^6\.12\.\d+\+deb12-amd64$`},
 	} {
 		t.Run(tc.release, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
@@ -49,6 +51,7 @@ for t in /usr/sbin/ip /usr/bin/ss /usr/bin/nstat /usr/bin/tcpdump busybox; do co
 /usr/bin/tcpdump --version >/dev/null 2>&1
 /usr/bin/ss -M >/dev/null 2>&1 || /usr/bin/ss -tin >/dev/null
 test -e /proc/sys/net/mptcp/enabled
+grep -q '^virtio_net ' /proc/modules
 exit 7`
 			cmd = srutest(t, "boot", "--kernel", tc.spec, "--", script)
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -29,6 +29,8 @@ var (
 const (
 	kernel61  = "apt:linux-image-6.1.0-*-cloud-amd64-unsigned"
 	kernel612 = "apt:linux-image-6.12.*+deb12-cloud-amd64-unsigned"
+	// The generic flavour: a bigger deb, virtio_net and friends as .ko.xz.
+	kernel612Generic = "apt:linux-image-6.12.*+deb12-amd64-unsigned"
 )
 
 func TestMain(m *testing.M) {
