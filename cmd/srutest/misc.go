@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -107,8 +108,11 @@ func newCacheCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// short abbreviates a content key (64 hex digits) to 12; other keys (deb
+// file names, tmp dir names) are shown whole: cut, every deb would read
+// "linux-image-".
 func short(s string) string {
-	if len(s) > 12 {
+	if len(s) == 64 && strings.Trim(s, "0123456789abcdef") == "" {
 		return s[:12]
 	}
 	return s
