@@ -3,7 +3,8 @@
 //
 // They need root-free QEMU, apt-get (for apt: kernels), busybox-static,
 // iproute2 and tcpdump on the host: `make deps`. Tests skip with a reason
-// when QEMU is missing and are skipped under -short.
+// when QEMU is missing and are skipped under -short, except those that
+// need no QEMU (TestE2EBadKernelInput), which run with the unit tests.
 //
 // Environment:
 //
