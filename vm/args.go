@@ -15,15 +15,22 @@ type Device interface {
 
 // Accel selects the accelerator and the matching CPU model: "kvm" runs
 // -cpu host, anything else TCG with -cpu max (every feature TCG emulates,
-// e.g. RDRAND, so the guest's CRNG seeds at once).
+// e.g. RDRAND, so the guest's CRNG seeds at once) minus ERMS and FSRM.
+// Those two make the kernel copy with "rep movsb", which TCG executes one
+// byte per loop iteration; without them it uses 8-byte moves. Measured on
+// Debian 6.1 cloud: unpacking the 40 MB initramfs takes ~175 ms instead of
+// ~305 ms, and the bare boot floor gets faster too.
 type Accel string
+
+// tcgCPU is the TCG CPU model; see [Accel].
+const tcgCPU = "max,-erms,-fsrm"
 
 // Cmdline implements [Device].
 func (a Accel) Cmdline() []string {
 	if a == "kvm" {
 		return []string{"-accel", "kvm", "-cpu", "host"}
 	}
-	return []string{"-accel", "tcg", "-cpu", "max"}
+	return []string{"-accel", "tcg", "-cpu", tcgCPU}
 }
 
 // KArgs implements [Device].

@@ -20,7 +20,7 @@ func TestBuildArgs(t *testing.T) {
 			devices: []Device{Accel("tcg"), SerialFile{"/t/console.log"}, QMPSocket{"/t/qmp.sock"},
 				UserNet{HostPort: 40022, GuestPort: 22}},
 			want: concat(base, "-m", "512", "-smp", "1",
-				"-accel", "tcg", "-cpu", "max",
+				"-accel", "tcg", "-cpu", "max,-erms,-fsrm",
 				"-serial", "file:/t/console.log",
 				"-qmp", "unix:/t/qmp.sock,server=on,wait=off",
 				"-nic", "user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:40022-:22",
@@ -40,7 +40,7 @@ func TestBuildArgs(t *testing.T) {
 			name:    "no initrd (bzImage with everything built in)",
 			cfg:     Config{Kernel: "bz", MemoryMB: 256, CPUs: 1},
 			devices: []Device{Accel("tcg")},
-			want: concat(base, "-m", "256", "-smp", "1", "-accel", "tcg", "-cpu", "max",
+			want: concat(base, "-m", "256", "-smp", "1", "-accel", "tcg", "-cpu", "max,-erms,-fsrm",
 				"-kernel", "bz", "-append", "oops=panic panic=-1"),
 		},
 		{
