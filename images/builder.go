@@ -203,6 +203,18 @@ func (b *Builder) Build(ctx context.Context, spec string) (img *Image, err error
 		if src, err = bzImageSource(sp.Args[0]); err != nil {
 			return nil, err
 		}
+	case "source":
+		ss, _ := parseSourceSpec(spec, sp.Args) // checked by ParseSpec
+		tm.start("kernel build")
+		bz, err := b.buildFromSource(ctx, spec, ss)
+		if err != nil {
+			return nil, err
+		}
+		tm.start("resolve")
+		if src, err = bzImageSource(bz); err != nil {
+			return nil, err
+		}
+		src.desc = spec
 	default:
 		r := b.Resolvers[sp.Kind]
 		if r == nil {
@@ -211,7 +223,7 @@ func (b *Builder) Build(ctx context.Context, spec string) (img *Image, err error
 				kinds = append(kinds, k+":")
 			}
 			sort.Strings(kinds)
-			return nil, &SpecError{spec, fmt.Sprintf("unknown kind %q (have apt:, deb:, dir:, bzimage: %s)", sp.Kind, strings.Join(kinds, " "))}
+			return nil, &SpecError{spec, fmt.Sprintf("unknown kind %q (have apt:, deb:, dir:, bzimage:, source: %s)", sp.Kind, strings.Join(kinds, " "))}
 		}
 		if f, err = b.resolveWith(ctx, sp.Kind, r, sp.Args[0], tm); err != nil {
 			return nil, err

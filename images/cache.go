@@ -139,6 +139,10 @@ func List(cacheDir string) ([]Entry, error) {
 	if err := layer(dirTmp, "tmp", ""); err != nil {
 		return nil, err
 	}
+	// source: builds: extracted trees, build trees, bzImage outputs.
+	if err := layer(dirKbuild, "kbuild", ""); err != nil {
+		return nil, err
+	}
 	debRoot := filepath.Join(cacheDir, dirDebs)
 	err := filepath.WalkDir(debRoot, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -166,7 +170,7 @@ func List(cacheDir string) ([]Entry, error) {
 	top, _ := os.ReadDir(cacheDir)
 	for _, e := range top {
 		switch e.Name() {
-		case dirKernels, dirImages, dirMarkers, dirDebs, dirTmp:
+		case dirKernels, dirImages, dirMarkers, dirDebs, dirTmp, dirKbuild:
 			continue
 		}
 		if e.IsDir() {
@@ -182,7 +186,7 @@ func List(cacheDir string) ([]Entry, error) {
 	return out, nil
 }
 
-// Prune removes kernel, image, marker, deb and stale tmp entries not used
+// Prune removes kernel, image, marker, deb, kbuild and stale tmp entries not used
 // for olderThan (0 removes them all; tmp dirs younger than an hour are
 // kept, they may belong to a running build). Each entry is renamed away
 // before it is deleted, so no reader sees a half-removed entry.

@@ -7,11 +7,12 @@ import (
 
 // Spec is a parsed kernel spec.
 type Spec struct {
-	// Kind is "apt", "deb", "dir", "bzimage" or the name of a registered
+	// Kind is "apt", "deb", "dir", "bzimage", "source" or the name of a registered
 	// Resolver (e.g. "ubuntu").
 	Kind string
 	// Args are the comma-separated arguments: package names (apt), files or
-	// URLs (deb), vmlinuz and modules root (dir), the bzImage path (bzimage).
+	// URLs (deb), vmlinuz and modules root (dir), the bzImage path (bzimage),
+	// the source path then key=value options (source, see SourceSpec).
 	// A Resolver kind has exactly one argument: everything after "<kind>:".
 	Args []string
 	// Raw is the spec as given.
@@ -40,7 +41,7 @@ func ParseSpec(s string) (Spec, error) {
 		if strings.HasSuffix(s, ".deb") {
 			return parseList(raw, "deb", s)
 		}
-		return Spec{}, &SpecError{raw, "want <kind>:<arg> (apt:, deb:, dir:, bzimage:, ubuntu:) or a path ending in .deb"}
+		return Spec{}, &SpecError{raw, "want <kind>:<arg> (apt:, deb:, dir:, bzimage:, source:, ubuntu:) or a path ending in .deb"}
 	}
 	switch kind {
 	case "apt":
@@ -62,6 +63,15 @@ func ParseSpec(s string) (Spec, error) {
 			return Spec{}, &SpecError{raw, "want dir:<vmlinuz>,<modules-root>"}
 		}
 		return sp, err
+	case "source":
+		sp, err := parseList(raw, kind, arg)
+		if err != nil {
+			return sp, err
+		}
+		if _, err := parseSourceSpec(raw, sp.Args); err != nil {
+			return Spec{}, err
+		}
+		return sp, nil
 	case "bzimage":
 		if arg == "" || strings.Contains(arg, ",") {
 			return Spec{}, &SpecError{raw, "want bzimage:<path>"}

@@ -150,6 +150,11 @@ if ! flock -n 9; then
 	flock -w 7200 9 || die "timed out waiting for $cache/$key.lock"
 fi
 
+# Mark the trees used now: `srutest cache prune` ages them by mtime.
+touch "$cache/$key.lock"
+[ -d "$build" ] && touch "$build"
+[ ! -d "$source_arg" ] && [ -d "$src" ] && touch "$src"
+
 # Everything that decides what the bzImage is; an --out holding the same
 # stamp is already this build (directory sources are always rebuilt).
 stamp=$(

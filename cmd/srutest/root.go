@@ -32,15 +32,19 @@ func newRoot() *cobra.Command {
 		Use:   "srutest",
 		Short: "Kernel regression harness: boot kernel packages under QEMU and run MPTCP keepalive scenarios",
 		Long: `srutest turns kernel packages (Debian/Ubuntu debs, apt package names, an Ubuntu
-archive pocket, a vmlinuz + modules tree, or a bzImage) into disposable QEMU guests,
-runs the LP #2125444 MPTCP keepalive scenarios (connect, fallback, join and controls)
-in them, and prints a kernel × scenario PASS/FAIL/ERROR/SKIP matrix.
+archive pocket, a vmlinuz + modules tree, a bzImage, or a kernel source tree with
+patches applied or reverted) into disposable QEMU guests, runs the LP #2125444 MPTCP
+keepalive scenarios (connect, fallback, join and controls) in them, and prints a
+kernel × scenario PASS/FAIL/ERROR/SKIP matrix.
 
 Kernel specs (--kernel):
   apt:<package>[,<package>…]   host apt-get download; '*' picks the newest match
   deb:<file|URL>[,…]  or ./x.deb   local or remote .deb files (image + modules)
   dir:<vmlinuz>,<modules-root>   a vmlinuz and a lib/modules tree
   bzimage:<path>                 a kernel with everything built in
+  source:<tarball|tree>[,revert=<patch>][,patch=<patch>][,config=<fragment>][,localversion=<s>]
+                                 build a module-free bzImage (tinyconfig + guest fragment;
+                                 build tree cached, so a second variant is incremental)
   ubuntu:series=noble,pocket=proposed,flavour=generic,meta=linux-image-virtual[,abi=…]`,
 		SilenceUsage:  true,
 		SilenceErrors: true,

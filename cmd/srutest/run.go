@@ -37,11 +37,12 @@ results.md (Launchpad SRU comment), junit.xml, index.html and one artifacts dire
 per cell (ss snapshots, pcaps, nstat, dmesg, commands.log, verdict.json).
 
 Exit code: 0 when every cell matches its expectation (default PASS), 1 when some
-cell does not, 2 when a cell is ERROR.`,
+cell does not, 2 when some unexpected cell is ERROR (undecided).`,
 		Example: `  srutest run demo.yaml
   srutest run noble.yaml --scenario connect --scenario fallback
   srutest run demo.yaml --scenario join --kernel-filter 6.12
-  srutest run --kernel bzimage:arch/x86/boot/bzImage --out /tmp/run1`,
+  srutest run --kernel bzimage:arch/x86/boot/bzImage --out /tmp/run1
+  srutest run backport.yaml      # linux-source-6.12 with and without 648de37416b3`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			known := scenarioNames()
