@@ -4,7 +4,7 @@ BIN     := bin
 # srutest becomes the guest's /init and srutest-pair runs in the guest: both static.
 export CGO_ENABLED := 0
 
-.PHONY: all build deps deps-test demo test test-unit test-e2e fuzz lint bench clean
+.PHONY: all build deps deps-test demo backport test test-unit test-e2e fuzz lint bench clean
 
 all: build
 
@@ -23,6 +23,10 @@ deps-test:
 # sources and prints the kernel × scenario matrix.
 demo: deps build
 	$(BIN)/srutest run demo.yaml --out results/demo
+
+# Negative control: linux-source-6.12 built with and without 648de37416b3.
+backport: deps-test build
+	$(BIN)/srutest run backport.yaml --out results/backport
 
 # Everything CI runs: lint, unit tests (race detector), end-to-end tests that
 # boot real Debian kernels under QEMU (TCG when there is no KVM), including
