@@ -36,14 +36,23 @@ func TestE2EDemoMatrix(t *testing.T) {
 				t.Errorf("%s × %s = %s: %s", k.Name, c.Scenario, c.Outcome, c.Reason)
 				continue
 			}
-			for _, f := range []string{"verdict.json", "commands.log"} {
-				if _, err := os.Stat(filepath.Join(out, c.Artifacts, f)); err != nil {
+			// The evidence a kernel engineer reads: every file non-empty.
+			for _, f := range []string{"verdict.json", "commands.log", "dmesg.txt", "console.txt",
+				"client.json", "server.json", "nstat-cli.txt", "ss-1.txt", "path1.pcap", "path1.txt"} {
+				fi, err := os.Stat(filepath.Join(out, c.Artifacts, f))
+				if err != nil {
 					t.Errorf("%s × %s: %v", k.Name, c.Scenario, err)
+				} else if fi.Size() == 0 && f != "console.txt" {
+					t.Errorf("%s × %s: %s is empty", k.Name, c.Scenario, f)
 				}
 			}
-			pcaps, _ := filepath.Glob(filepath.Join(out, c.Artifacts, "*.pcap"))
-			if len(pcaps) == 0 {
-				t.Errorf("%s × %s: no pcap in artifacts", k.Name, c.Scenario)
+			if c.Scenario == "join" {
+				if _, err := os.Stat(filepath.Join(out, c.Artifacts, "path2.pcap")); err != nil {
+					t.Errorf("join: no capture of path 2: %v", err)
+				}
+			}
+			if len(c.Subflows) == 0 {
+				t.Errorf("%s × %s: PASS without per-subflow evidence", k.Name, c.Scenario)
 			}
 		}
 	}
