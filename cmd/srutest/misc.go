@@ -151,7 +151,7 @@ func newReportCmd() *cobra.Command {
 			case "html":
 				return report.HTML(os.Stdout, run)
 			case "json":
-				return run.Save("/dev/stdout")
+				return run.WriteJSON(os.Stdout)
 			}
 			return fmt.Errorf("unknown format %q (matrix, markdown, junit, html, json)", format)
 		},
