@@ -27,8 +27,9 @@ func TestE2ENegativeControl(t *testing.T) {
 		t.Skipf("%v (apt-get install linux-source-6.12; make test installs it)", err)
 	}
 	out := t.TempDir()
-	cmd := srutest(t, "run", "backport.yaml", "--out", out)
-	cmd.Dir = ".." // backport.yaml's patch path is relative to the repository root
+	// Run from the e2e directory: the plan's patch path is relative to the
+	// plan file, not to where srutest runs.
+	cmd := srutest(t, "run", "../backport.yaml", "--out", out)
 	output, err := cmd.CombinedOutput()
 	t.Logf("%s", output)
 	if err != nil {

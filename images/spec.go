@@ -2,6 +2,8 @@ package images
 
 import (
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -123,4 +125,39 @@ func validAptName(s string) bool {
 		}
 	}
 	return true
+}
+
+// Rebase returns spec with its relative local paths (deb files, dir: and
+// bzimage: paths, source: tree, patches and config fragment) taken relative
+// to dir instead of the working directory: plan files name paths relative
+// to themselves. URLs, apt names, resolver arguments and absolute paths are
+// kept; a spec that does not parse is returned unchanged (Build reports it).
+func Rebase(spec, dir string) string {
+	sp, err := ParseSpec(spec)
+	if err != nil || dir == "" || dir == "." {
+		return spec
+	}
+	join := func(p string) string {
+		if p == "" || filepath.IsAbs(p) || strings.Contains(p, "://") {
+			return p
+		}
+		return filepath.Join(dir, p)
+	}
+	args := slices.Clone(sp.Args)
+	switch sp.Kind {
+	case "deb", "dir", "bzimage":
+		for i := range args {
+			args[i] = join(args[i])
+		}
+	case "source":
+		args[0] = join(args[0])
+		for i := 1; i < len(args); i++ {
+			if k, v, ok := strings.Cut(args[i], "="); ok && k != "localversion" {
+				args[i] = k + "=" + join(v)
+			}
+		}
+	default:
+		return spec
+	}
+	return sp.Kind + ":" + strings.Join(args, ",")
 }

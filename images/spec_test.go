@@ -95,3 +95,23 @@ func TestSourceBuildOutputFilters(t *testing.T) {
 		t.Errorf("tail = %q", got)
 	}
 }
+
+func TestRebase(t *testing.T) {
+	for in, want := range map[string]string{
+		"./k.deb":                             "deb:/plans/k.deb",
+		"deb:a.deb,/abs/b.deb,http://h/c.deb": "deb:/plans/a.deb,/abs/b.deb,http://h/c.deb",
+		"dir:vmlinuz,mods":                    "dir:/plans/vmlinuz,/plans/mods",
+		"bzimage:arch/x86/boot/bzImage":       "bzimage:/plans/arch/x86/boot/bzImage",
+		"source:linux.tar.xz,revert=p/fix.patch,config=/etc/x.config,localversion=-r1": "source:/plans/linux.tar.xz,revert=/plans/p/fix.patch,config=/etc/x.config,localversion=-r1",
+		"apt:linux-image-6.1.0-*-cloud-amd64-unsigned":                                 "apt:linux-image-6.1.0-*-cloud-amd64-unsigned",
+		"ubuntu:series=noble,pocket=updates,flavour=generic,meta=m":                    "ubuntu:series=noble,pocket=updates,flavour=generic,meta=m",
+		"dir:only": "dir:only",
+	} {
+		if got := Rebase(in, "/plans"); got != want {
+			t.Errorf("Rebase(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := Rebase("bzimage:k", "."); got != "bzimage:k" {
+		t.Errorf("Rebase with . = %q", got)
+	}
+}

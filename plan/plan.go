@@ -2,6 +2,8 @@ package plan
 
 import (
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -69,7 +71,17 @@ func (s Shard) String() string {
 // Expand turns a file into a plan. defaults is the scenario list used when
 // neither the file nor opts name any.
 func (f *File) Expand(opts Options, defaults []string) (*Plan, error) {
-	p := &Plan{Name: f.Name, Series: f.Series, Bug: f.Bug, Reproducers: f.Reproducers}
+	p := &Plan{Name: f.Name, Series: f.Series, Bug: f.Bug}
+	// Reproducer files are named relative to the plan file.
+	for _, r := range f.Reproducers {
+		r.Files = slices.Clone(r.Files)
+		for i, file := range r.Files {
+			if f.path != "" && !filepath.IsAbs(file) {
+				r.Files[i] = filepath.Join(filepath.Dir(f.path), file)
+			}
+		}
+		p.Reproducers = append(p.Reproducers, r)
+	}
 	if p.Name == "" && f.path != "" {
 		p.Name = strings.TrimSuffix(baseName(f.path), ".yaml")
 	}

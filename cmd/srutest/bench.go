@@ -84,11 +84,7 @@ machine, so they mean the same thing under KVM and TCG.
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			pf, err := plan.Load(planPath, scenarioNames())
-			if err != nil {
-				return err
-			}
-			p, err := pf.Expand(plan.Options{}, scenarioNames())
+			p, err := loadPlan(planPath, plan.Options{})
 			if err != nil {
 				return err
 			}

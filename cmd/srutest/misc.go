@@ -36,11 +36,7 @@ func newKernelsCmd(g *globals) *cobra.Command {
 		Short: "Show what each kernel of a plan resolves to, without downloading debs",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			pf, err := plan.Load(args[0], scenarioNames())
-			if err != nil {
-				return err
-			}
-			p, err := pf.Expand(plan.Options{}, scenarioNames())
+			p, err := loadPlan(args[0], plan.Options{})
 			if err != nil {
 				return err
 			}

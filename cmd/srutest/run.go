@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/srutest/srutest/images"
 	"github.com/srutest/srutest/plan"
 	"github.com/srutest/srutest/report"
 	"github.com/srutest/srutest/runner"
@@ -51,17 +52,13 @@ cell does not, 2 when some unexpected cell is ERROR (undecided).`,
 			case len(args) == 1 && len(f.kernels) > 0:
 				return fmt.Errorf("give a plan file or --kernel, not both")
 			case len(args) == 1:
-				pf, err := plan.Load(args[0], known)
-				if err != nil {
-					return err
-				}
 				shard, err := plan.ParseShard(f.shard)
 				if err != nil {
 					return err
 				}
-				p, err = pf.Expand(plan.Options{Scenarios: f.scenarios, KernelFilter: f.kernelFilter, Shard: shard}, known)
+				p, err = loadPlan(args[0], plan.Options{Scenarios: f.scenarios, KernelFilter: f.kernelFilter, Shard: shard})
 				if err != nil {
-					return fmt.Errorf("%s: %w", args[0], err)
+					return err
 				}
 			case len(f.kernels) > 0:
 				sc := known
@@ -174,4 +171,23 @@ func writeRenderings(run *report.Run, out string) error {
 		}
 	}
 	return nil
+}
+
+// loadPlan loads and expands a plan file. Local paths in kernel specs (and
+// reproducer files) are relative to the plan file, so a plan runs the same
+// from any directory.
+func loadPlan(path string, opts plan.Options) (*plan.Plan, error) {
+	known := scenarioNames()
+	pf, err := plan.Load(path, known)
+	if err != nil {
+		return nil, err
+	}
+	p, err := pf.Expand(opts, known)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for i := range p.Kernels {
+		p.Kernels[i].Spec = images.Rebase(p.Kernels[i].Spec, filepath.Dir(path))
+	}
+	return p, nil
 }
