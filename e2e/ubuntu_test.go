@@ -117,3 +117,105 @@ kernels:
 		t.Fatalf("tampered InRelease accepted:\n%s", bout)
 	}
 }
+
+// TestE2EUbuntuFixVerified is the SRU verification path with a real bug:
+// the loopback archive's noble-updates carries a 6.12 kernel built from
+// linux-source-6.12 with 648de37416b3 reverted (the "before" kernel, with
+// the bug), noble-proposed the same tree as shipped (the fix). Both are
+// packaged under Ubuntu names and ABIs (6.12.117-1-generic,
+// 6.12.117-2-generic; everything built in, so no modules debs content) and
+// go through the real resolver → download → verify → boot → scenarios path.
+// The run must conclude "fix verified" with the before/after table showing
+// connect, fallback and join fixed.
+func TestE2EUbuntuFixVerified(t *testing.T) {
+	skipUnlessE2E(t)
+	if _, err := os.Stat(linuxSource612); err != nil {
+		t.Skipf("%v (apt-get install linux-source-6.12; make test installs it)", err)
+	}
+	build := func(name, localversion string, extra ...string) *ubuntuarchive.KernelFiles {
+		out := filepath.Join(t.TempDir(), name)
+		args := append([]string{"--source", linuxSource612, "--cache", filepath.Join(cacheDir, "kbuild"),
+			"--out", out, "--localversion", localversion}, extra...)
+		cmd := exec.Command("../kconfig/build-kernel.sh", args...)
+		if output, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("build %s: %v\n%s", name, err, output)
+		}
+		vmlinuz, err := os.ReadFile(filepath.Join(out, "bzImage"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		config, err := os.ReadFile(filepath.Join(out, "config"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		release := "6.12.117" + localversion
+		// Everything the scenarios need is built in (CONFIG_…=y), which is
+		// what modules.builtin says on a real package.
+		builtin := "kernel/drivers/net/virtio_net.ko\nkernel/drivers/net/veth.ko\nkernel/net/ipv4/inet_diag.ko\n" +
+			"kernel/net/ipv4/tcp_diag.ko\nkernel/net/mptcp/mptcp_diag.ko\nkernel/net/sched/sch_netem.ko\n" +
+			"kernel/drivers/virtio/virtio_pci.ko\nkernel/net/packet/af_packet.ko\n"
+		return &ubuntuarchive.KernelFiles{Release: release, Vmlinuz: vmlinuz, Config: config,
+			Modules: map[string][]byte{}, Meta: map[string][]byte{"modules.builtin": []byte(builtin)}}
+	}
+	before := build("before", "-1-generic", "--revert", "../kconfig/patches/648de37416b3.patch")
+	after := build("after", "-2-generic")
+
+	a, err := ubuntuarchive.Build(t.TempDir(), ubuntuarchive.Options{
+		OmitModulesDep: true,
+		Kernels: []ubuntuarchive.Kernel{
+			{Series: "noble", Pocket: "updates", ABI: "6.12.117-1", Upload: "1", Metas: []string{"linux-image-virtual"}, Files: before},
+			{Series: "noble", Pocket: "proposed", ABI: "6.12.117-2", Upload: "2", Metas: []string{"linux-image-virtual"}, Files: after},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := a.Serve()
+	defer srv.Close()
+	planPath := filepath.Join(t.TempDir(), "noble-fix.yaml")
+	plan := `name: noble-fix
+series: noble
+bug: LP#2125444
+scenarios: [connect, fallback, join, keepalive-off]
+kernels:
+  - name: noble-updates
+    role: before
+    ubuntu: {series: noble, pocket: updates, flavour: generic, meta: linux-image-virtual}
+    expect: {connect: FAIL, fallback: FAIL, join: FAIL}
+  - name: noble-proposed
+    role: after
+    ubuntu: {series: noble, pocket: proposed, flavour: generic, meta: linux-image-virtual}
+`
+	if err := os.WriteFile(planPath, []byte(plan), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	output, err := srutest(t, "run", planPath, "--archive", srv.URL, "--keyring", a.KeyringPath, "--out", out).CombinedOutput()
+	t.Logf("%s", output)
+	if err != nil {
+		t.Errorf("srutest run: %v (every cell declared: exit 0 expected)", err)
+	}
+	if strings.Contains(string(output), "warning: needed modules") {
+		t.Error("modules.builtin of the repackaged kernels does not cover the needed modules")
+	}
+	for _, want := range []string{
+		"noble: before noble-updates (6.12.117-1.1) FAIL connect,fallback,join; after noble-proposed (6.12.117-2.2) all PASS → fix verified",
+		"suggested Launchpad tags: verification-done-noble",
+		"BEFORE noble-updates",
+	} {
+		if !strings.Contains(string(output), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	run, err := report.Load(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Kernels) != 2 || run.Kernels[0].Release != "6.12.117-1-generic" || run.Kernels[1].Release != "6.12.117-2-generic" {
+		t.Errorf("kernels booted: %+v", run.Kernels)
+	}
+	md, err := os.ReadFile(filepath.Join(out, "results.md"))
+	if err != nil || !strings.Contains(string(md), "LP: #2125444") || !strings.Contains(string(md), "fix verified") {
+		t.Errorf("results.md (Launchpad comment) lacks the bug or the verdict: %v", err)
+	}
+}
