@@ -31,7 +31,7 @@ func (m *Machine) Exec(ctx context.Context, cmd string) (Result, error) {
 // its exit code; errors as for Exec. A command killed by a signal reports
 // 128+signal number, as a shell does.
 func (m *Machine) ExecStream(ctx context.Context, cmd string, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	sess, err := m.session(ctx, "exec "+cmd)
+	sess, crash, err := m.session(ctx, "exec "+cmd)
 	if err != nil {
 		return -1, err
 	}
@@ -44,13 +44,19 @@ func (m *Machine) ExecStream(ctx context.Context, cmd string, stdin io.Reader, s
 		sess.Close()
 		return -1, infra("exec "+cmd, err)
 	}
-	return m.wait(ctx, sess, "exec "+cmd, out, errw)
+	return m.wait(ctx, sess, crash, "exec "+cmd, out, errw)
 }
 
 // session opens a session, bounded by ctx and by the guest's death.
-func (m *Machine) session(ctx context.Context, op string) (*ssh.Session, error) {
+//
+// It also returns the crash channel the operation must watch, taken before
+// anything is sent to the guest: a crash the operation itself triggers can
+// reach the console before the caller starts waiting, and must still end the
+// operation (only crashes from before the operation are tolerated).
+func (m *Machine) session(ctx context.Context, op string) (*ssh.Session, <-chan struct{}, error) {
+	crash := m.crashWatch()
 	if m.client == nil {
-		return nil, infra(op, errors.New("no SSH connection"))
+		return nil, nil, infra(op, errors.New("no SSH connection"))
 	}
 	type opened struct {
 		s   *ssh.Session
@@ -68,25 +74,24 @@ func (m *Machine) session(ctx context.Context, op string) (*ssh.Session, error) 
 			}
 		}()
 	}
-	crash := m.crashWatch()
 	select {
 	case o := <-ch:
 		if o.err != nil {
 			if gone := m.goneErr(); gone != nil {
-				return nil, gone
+				return nil, nil, gone
 			}
-			return nil, infra(op+": open session", o.err)
+			return nil, nil, infra(op+": open session", o.err)
 		}
-		return o.s, nil
+		return o.s, crash, nil
 	case <-ctx.Done():
 		abandon()
-		return nil, fmt.Errorf("vm: %s: %w", op, ctx.Err())
+		return nil, nil, fmt.Errorf("vm: %s: %w", op, ctx.Err())
 	case <-crash:
 		abandon()
-		return nil, m.Crashed()
+		return nil, nil, m.Crashed()
 	case <-m.proc.exited:
 		abandon()
-		return nil, m.goneErr()
+		return nil, nil, m.goneErr()
 	}
 }
 
@@ -112,7 +117,7 @@ func (m *Machine) goneErr() error {
 }
 
 // wait waits for a started session and maps its end to (exit code, error).
-func (m *Machine) wait(ctx context.Context, sess *ssh.Session, op string, gates ...*gate) (int, error) {
+func (m *Machine) wait(ctx context.Context, sess *ssh.Session, crash <-chan struct{}, op string, gates ...*gate) (int, error) {
 	done := make(chan error, 1)
 	go func() { done <- sess.Wait() }()
 	abort := func(signal bool) {
@@ -128,7 +133,6 @@ func (m *Machine) wait(ctx context.Context, sess *ssh.Session, op string, gates 
 			g.shut()
 		}
 	}
-	crash := m.crashWatch()
 	select {
 	case err := <-done:
 		return exitCode(op, err)

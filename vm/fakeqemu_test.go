@@ -341,6 +341,15 @@ func fakeSession(ch ssh.Channel, reqs <-chan *ssh.Request, console *os.File) {
 				ssh.Unmarshal(r.Payload, &p)
 				cmdline = p.Cmd
 			}
+			if cmdline == "fake-crash-early" {
+				// The crash reaches the console (and the host's console
+				// watcher) before the exec request is even answered.
+				fmt.Fprintln(console, "[   50.100000] BUG: kernel NULL pointer dereference, address: 0000000000000008")
+				fmt.Fprintln(console, "[   50.100100] Oops: 0000 [#1] PREEMPT SMP NOPTI")
+				time.Sleep(5 * consolePoll)
+				r.Reply(true, nil)
+				select {}
+			}
 			if cmdline == "fake-crash" {
 				// The kernel dies under the command: a panic on the console,
 				// the session never answers again.

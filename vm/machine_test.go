@@ -416,6 +416,23 @@ func TestCrashDuringExec(t *testing.T) {
 	}
 }
 
+// A crash the command causes can be on the console before the host starts
+// waiting for the command; it must still end the command at once (seen as
+// a 60 s hang under load before the crash watch was taken at the start).
+func TestCrashBeforeWaitStarts(t *testing.T) {
+	f := newFake(t)
+	m, _, _ := startFake(t, f, "ssh")
+	t0 := time.Now()
+	_, err := m.Exec(context.Background(), "fake-crash-early")
+	var ce *CrashError
+	if !errors.As(err, &ce) {
+		t.Fatalf("want CrashError, got %v", err)
+	}
+	if took := time.Since(t0); took > 5*time.Second {
+		t.Errorf("crash noticed after %s", took)
+	}
+}
+
 func TestTwoMachinesAtOnce(t *testing.T) {
 	f := newFake(t)
 	var wg sync.WaitGroup

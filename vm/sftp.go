@@ -86,7 +86,7 @@ func (m *Machine) Pull(ctx context.Context, remote, local string) error {
 // refuses once the call was abandoned: an operation cut short never
 // renames a file after its caller got the error.
 func (m *Machine) sftpDo(ctx context.Context, op string, fn func(c *sftp.Client, commit func(func() error) error) error) error {
-	sess, err := m.session(ctx, op)
+	sess, crash, err := m.session(ctx, op)
 	if err != nil {
 		return err
 	}
@@ -134,7 +134,6 @@ func (m *Machine) sftpDo(ctx context.Context, op string, fn func(c *sftp.Client,
 		mu.Unlock()
 		sess.Close()
 	}
-	crash := m.crashWatch()
 	select {
 	case err := <-done:
 		sess.Close()

@@ -20,7 +20,7 @@ import (
 // The SSH library copies stdin in a goroutine that stays blocked in Read
 // after the shell exits; meant for a CLI that exits afterwards.
 func (m *Machine) Shell(ctx context.Context, stdin *os.File, stdout, stderr io.Writer) (int, error) {
-	sess, err := m.session(ctx, "shell")
+	sess, crash, err := m.session(ctx, "shell")
 	if err != nil {
 		return -1, err
 	}
@@ -72,5 +72,5 @@ func (m *Machine) Shell(ctx context.Context, stdin *os.File, stdout, stderr io.W
 		sess.Close()
 		return -1, infra("shell", err)
 	}
-	return m.wait(ctx, sess, "shell", out, errw)
+	return m.wait(ctx, sess, crash, "shell", out, errw)
 }
