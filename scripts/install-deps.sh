@@ -10,7 +10,7 @@ set -euo pipefail
 pkgs=(qemu-system-x86 busybox-static iproute2 tcpdump cpio ca-certificates gcc libc6-dev make git xz-utils zstd)
 for arg in "$@"; do
 	case "$arg" in
-	--kernel-build) pkgs+=(linux-source-6.12 bc bison flex perl patch util-linux binutils) ;;
+	--kernel-build) pkgs+=(linux-source-6.12 bc bison flex perl patch util-linux binutils libelf-dev pkg-config) ;;
 	*)
 		echo "usage: $0 [--kernel-build]" >&2
 		exit 2
