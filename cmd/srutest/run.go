@@ -35,7 +35,10 @@ func newRunCmd(g *globals) *cobra.Command {
 		Long: `Boot every kernel of PLAN.yaml (or the --kernel specs), run the scenarios and print
 a kernel × scenario matrix. The run directory (--out) gets results.json (canonical),
 results.md (Launchpad SRU comment), junit.xml, index.html and one artifacts directory
-per cell (ss snapshots, pcaps, nstat, dmesg, commands.log, verdict.json).
+per cell (ss snapshots, pcaps, nstat, dmesg, console, commands.log, verdict.json).
+When the plan has role: before/after kernels (SRU plans: -updates vs -proposed), the
+matrix is followed by a before → after table per pair, a one-line conclusion and the
+suggested Launchpad tag. Local paths in a plan file are relative to the plan file.
 
 Exit code: 0 when every cell matches its expectation (default PASS), 1 when some
 cell does not, 2 when some unexpected cell is ERROR (undecided).`,
