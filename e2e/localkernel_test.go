@@ -152,7 +152,7 @@ func TestE2EBootFailure(t *testing.T) {
 			name: "kernel without virtio_net", timeout: 60 * time.Second,
 			want: []string{
 				`warnings?: needed modules virtio_net`,
-				`srutest: vm: boot failed: `,
+				`srutest: vm: boot failed: guest agent failed: network: eth0: `,
 				`srutest: last console lines:`,
 				`\| \[\s*\d+\.\d+\] `, // kernel console lines
 				`\| SRUTEST-AGENT-ERROR: network: eth0: .*did not appear`,

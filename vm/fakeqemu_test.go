@@ -133,6 +133,12 @@ func fakeQEMU(args []string) int {
 	case "noqmp":
 		time.Sleep(time.Minute)
 		return 0
+	case "agent-error":
+		// The agent gives up (no NIC) and powers off: QEMU exits 0.
+		time.Sleep(100 * time.Millisecond)
+		fmt.Fprintln(console, "SRUTEST-AGENT-ERROR: network: eth0: no network interface within 10s")
+		fmt.Fprintln(console, "[   12.000000] reboot: Power down")
+		return 0
 	}
 	exit := make(chan int, 1)
 	go fakeQMPServe(o, exit)

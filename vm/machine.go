@@ -223,6 +223,11 @@ func (m *Machine) bootFailure(ctx, bctx context.Context, timeout time.Duration, 
 		if stderr != "" {
 			title += ": " + firstLine(stderr)
 		}
+		// The guest agent says why it gave up (e.g. no eth0) before it
+		// powers the guest off: that is the headline.
+		if why := agentError(m.con.tail(maxTailAll)); why != "" {
+			title = "guest agent failed: " + why
+		}
 		return &BootError{Title: crashTitle(title), Output: m.bootOutput()}
 	}
 	if bctx.Err() != nil {
@@ -232,6 +237,21 @@ func (m *Machine) bootFailure(ctx, bctx context.Context, timeout time.Duration, 
 		}
 	}
 	return infra(stage, err)
+}
+
+// agentErrorPrefix starts the line the guest agent prints before it powers
+// the guest off on a fatal error (agent.ErrorPrefix).
+const agentErrorPrefix = "SRUTEST-AGENT-ERROR:"
+
+// agentError returns the text of the last agent error line in console, "".
+func agentError(console string) string {
+	why := ""
+	for _, l := range strings.Split(console, "\n") {
+		if i := strings.Index(l, agentErrorPrefix); i >= 0 {
+			why = strings.TrimSpace(l[i+len(agentErrorPrefix):])
+		}
+	}
+	return why
 }
 
 // maxTailAll asks tail for everything kept in memory.

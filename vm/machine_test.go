@@ -200,6 +200,22 @@ func TestStartQEMUExits(t *testing.T) {
 	assertGone(t, vmDir, pidfile)
 }
 
+// A guest whose agent gave up names the agent's reason in the headline,
+// not just "qemu exited".
+func TestStartAgentErrorIsTheTitle(t *testing.T) {
+	f := newFake(t)
+	cfg, vmDir, pidfile := f.config("agent-error")
+	_, err := Start(context.Background(), cfg)
+	var be *BootError
+	if !errors.As(err, &be) || be.Title != "guest agent failed: network: eth0: no network interface within 10s" {
+		t.Fatalf("want BootError with the agent's reason, got %v", err)
+	}
+	if !strings.Contains(be.Output, "reboot: Power down") {
+		t.Errorf("console not quoted: %q", be.Output)
+	}
+	assertGone(t, vmDir, pidfile)
+}
+
 func TestStartNoQMP(t *testing.T) {
 	f := newFake(t)
 	cfg, vmDir, pidfile := f.config("noqmp")
