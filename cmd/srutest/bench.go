@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,7 +34,7 @@ machine, so they mean the same thing under KVM and TCG.
                 once with one guest per kernel and once with one guest per scenario`,
 	}
 	var spec string
-	var runs int
+	var runs, warmup int
 	boot := &cobra.Command{
 		Use:   "boot",
 		Short: "Boot to SSH-ready vs bare boot to a userspace marker",
@@ -49,15 +50,24 @@ machine, so they mean the same thing under KVM and TCG.
 				return err
 			}
 			var floor, ready []time.Duration
-			for i := 0; i < runs; i++ {
+			var timelines [][]guestStep
+			// Warm-up rounds (both kinds, not counted) take the first-boot
+			// effects — marker image build, cold host caches — out of the
+			// medians; then the two kinds alternate so drift hits both.
+			for i := -warmup; i < runs; i++ {
 				f, err := markerBoot(ctx, g, b, img)
 				if err != nil {
 					return err
 				}
-				r, err := sshBoot(ctx, g, img)
+				r, steps, err := sshBoot(ctx, g, img)
 				if err != nil {
 					return err
 				}
+				if i < 0 {
+					fmt.Fprintf(os.Stderr, "warm-up: marker %.2fs  ssh-ready %.2fs (not counted)\n", f.Seconds(), r.Seconds())
+					continue
+				}
+				timelines = append(timelines, steps)
 				floor, ready = append(floor, f), append(ready, r)
 				fmt.Fprintf(os.Stderr, "run %d: marker %.2fs  ssh-ready %.2fs\n", i+1, f.Seconds(), r.Seconds())
 			}
@@ -71,11 +81,20 @@ machine, so they mean the same thing under KVM and TCG.
 				verdict = "ABOVE TARGET"
 			}
 			fmt.Printf("ratio ssh-ready/floor    %.2f  (target ≤ 1.25: %s)\n", ratio, verdict)
+			// Where the SSH boot's time goes, in the guest's own clock (the
+			// wall time before uptime 0 is QEMU, firmware and decompression).
+			if tl := medianTimeline(timelines); len(tl) > 0 {
+				fmt.Println("ssh boot, guest uptime (median):")
+				for _, s := range tl {
+					fmt.Printf("  %7.3fs  %s\n", s.Uptime, s.Step)
+				}
+			}
 			return nil
 		},
 	}
 	boot.Flags().StringVar(&spec, "kernel", defaultBenchKernel, "kernel spec")
 	boot.Flags().IntVar(&runs, "runs", 5, "boots of each kind")
+	boot.Flags().IntVar(&warmup, "warmup", 1, "rounds of both kinds run first and not counted")
 
 	var planPath, pairFlag string
 	matrix := &cobra.Command{
@@ -179,17 +198,86 @@ func markerBoot(ctx context.Context, g *globals, b *images.Builder, img *images.
 	return vm.BootToMarker(ctx, cfg, "SRUTEST-MARKER")
 }
 
-// sshBoot boots img to SSH-ready and shuts it down.
-func sshBoot(ctx context.Context, g *globals, img *images.Image) (time.Duration, error) {
+// sshBoot boots img to SSH-ready, then (outside the measured time) reads
+// the guest's own timeline, and shuts it down.
+func sshBoot(ctx context.Context, g *globals, img *images.Image) (time.Duration, []guestStep, error) {
 	cfg := g.vmConfig()
 	cfg.Kernel, cfg.Initrd, cfg.HostKey, cfg.ClientKey = img.Kernel, img.Initrd, img.HostKey, img.ClientKey
 	t0 := time.Now()
 	m, err := vm.Start(ctx, cfg)
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	d := time.Since(t0)
-	return d, m.Close()
+	var steps []guestStep
+	if res, err := m.Exec(ctx, "dmesg; echo "+timelineSep+"; cat /run/srutest/boot.log"); err == nil {
+		steps = parseGuestTimeline(string(res.Stdout))
+	}
+	return d, steps, m.Close()
+}
+
+const timelineSep = "--- srutest boot.log ---"
+
+// guestStep is a point of the guest's boot in its own uptime.
+type guestStep struct {
+	Step   string
+	Uptime float64 // seconds
+}
+
+// parseGuestTimeline picks the kernel's initramfs and /init lines out of
+// dmesg and takes the agent's boot.log ("  1.682 agent started") as is.
+func parseGuestTimeline(out string) []guestStep {
+	var steps []guestStep
+	dmesg, agent, _ := strings.Cut(out, timelineSep)
+	for _, l := range strings.Split(dmesg, "\n") {
+		var name string
+		switch {
+		case strings.Contains(l, "Trying to unpack rootfs image as initramfs"):
+			name = "kernel: initramfs unpack starts"
+		case strings.Contains(l, "Freeing initrd memory"):
+			name = "kernel: initramfs unpacked"
+		case strings.Contains(l, "Run /init as init process"):
+			name = "kernel: runs /init"
+		default:
+			continue
+		}
+		open, close := strings.Index(l, "["), strings.Index(l, "]")
+		if open < 0 || close < open {
+			continue
+		}
+		if up, err := strconv.ParseFloat(strings.TrimSpace(l[open+1:close]), 64); err == nil {
+			steps = append(steps, guestStep{name, up})
+		}
+	}
+	for _, l := range strings.Split(agent, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		if up, err := strconv.ParseFloat(f[0], 64); err == nil {
+			steps = append(steps, guestStep{"agent: " + strings.Join(f[1:], " "), up})
+		}
+	}
+	return steps
+}
+
+// medianTimeline is the per-step median over runs, in first-run order.
+func medianTimeline(runs [][]guestStep) []guestStep {
+	var order []string
+	vals := map[string][]time.Duration{}
+	for _, r := range runs {
+		for _, s := range r {
+			if _, ok := vals[s.Step]; !ok {
+				order = append(order, s.Step)
+			}
+			vals[s.Step] = append(vals[s.Step], time.Duration(s.Uptime*float64(time.Second)))
+		}
+	}
+	var out []guestStep
+	for _, name := range order {
+		out = append(out, guestStep{name, median(vals[name]).Seconds()})
+	}
+	return out
 }
 
 func median(ds []time.Duration) time.Duration {
