@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/srutest/srutest/internal/testutil"
 	"time"
 )
 
@@ -148,7 +150,7 @@ func TestE2EBadKernelInput(t *testing.T) {
 	goodPath := write("good.deb", good)
 	out, _, err := run(t, "boot", "--kernel", "./good.deb")
 	if strings.Contains(out, "host tool missing") {
-		t.Skipf("initramfs host tools missing (make deps): %s", out)
+		testutil.Unavailable(t, "initramfs host tools missing (make deps): %s", out)
 	}
 	if err == nil || !strings.Contains(out, "no-qemu-here") {
 		t.Fatalf("seed build: want a failure to start the missing QEMU, got %v", err)

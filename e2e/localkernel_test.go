@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/srutest/srutest/images"
+	"github.com/srutest/srutest/internal/testutil"
 )
 
 // local61 is the Debian 6.1 cloud kernel as local files: the .deb as
@@ -36,7 +37,7 @@ func debian61Local(t *testing.T) *local61 {
 	t.Helper()
 	for _, tool := range []string{"dpkg-deb", "depmod"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed: cannot turn the deb into a modules tree", tool)
+			testutil.Unavailable(t, "%s not installed: cannot turn the deb into a modules tree", tool)
 		}
 	}
 	local61Once.Do(func() { local61Val, local61Err = fetchLocal61() })

@@ -19,6 +19,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/srutest/srutest/internal/testutil"
 )
 
 var (
@@ -76,10 +78,10 @@ func skipUnlessE2E(t *testing.T) {
 		t.Skip("end-to-end test: boots real kernels under QEMU; skipped with -short")
 	}
 	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
-		t.Skip("qemu-system-x86_64 not installed (make deps)")
+		testutil.Unavailable(t, "qemu-system-x86_64 not installed (make deps)")
 	}
 	if _, err := exec.LookPath("apt-get"); err != nil {
-		t.Skip("apt-get not available: apt: kernels cannot be fetched")
+		testutil.Unavailable(t, "apt-get not available: apt: kernels cannot be fetched")
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/srutest/srutest/internal/testutil"
 	"github.com/srutest/srutest/report"
 )
 
@@ -24,7 +25,7 @@ const linuxSource612 = "/usr/src/linux-source-6.12.tar.xz"
 func TestE2ENegativeControl(t *testing.T) {
 	skipUnlessE2E(t)
 	if _, err := os.Stat(linuxSource612); err != nil {
-		t.Skipf("%v (apt-get install linux-source-6.12; make test installs it)", err)
+		testutil.Unavailable(t, "%v (apt-get install linux-source-6.12; make test installs it)", err)
 	}
 	out := t.TempDir()
 	// Run from the e2e directory: the plan's patch path is relative to the

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/srutest/srutest/internal/testutil"
 	"github.com/srutest/srutest/internal/ubuntuarchive"
 	"github.com/srutest/srutest/report"
 )
@@ -21,7 +22,7 @@ func TestE2EUbuntuLoopbackArchive(t *testing.T) {
 	debDir := t.TempDir()
 	name, err := exec.Command("sh", "-c", `apt-cache pkgnames linux-image-6.1.0- | grep -E '^linux-image-6\.1\.0-[0-9]+-cloud-amd64-unsigned$' | sort -V | tail -1`).Output()
 	if err != nil || len(strings.TrimSpace(string(name))) == 0 {
-		t.Skipf("no Debian 6.1 cloud kernel in apt: %v", err)
+		testutil.Unavailable(t, "no Debian 6.1 cloud kernel in apt: %v", err)
 	}
 	get := exec.Command("apt-get", "download", strings.TrimSpace(string(name)))
 	get.Dir = debDir
@@ -130,7 +131,7 @@ kernels:
 func TestE2EUbuntuFixVerified(t *testing.T) {
 	skipUnlessE2E(t)
 	if _, err := os.Stat(linuxSource612); err != nil {
-		t.Skipf("%v (apt-get install linux-source-6.12; make test installs it)", err)
+		testutil.Unavailable(t, "%v (apt-get install linux-source-6.12; make test installs it)", err)
 	}
 	build := func(name, localversion string, extra ...string) *ubuntuarchive.KernelFiles {
 		out := filepath.Join(t.TempDir(), name)

@@ -7,7 +7,7 @@
 #                   negative-control kernel from Debian's linux-source-6.12
 #                   (make test runs that end-to-end test)
 set -euo pipefail
-pkgs=(qemu-system-x86 busybox-static iproute2 tcpdump cpio ca-certificates gcc libc6-dev make git xz-utils zstd)
+pkgs=(qemu-system-x86 busybox-static iproute2 tcpdump cpio ca-certificates gcc libc6-dev make git xz-utils zstd kmod)
 for arg in "$@"; do
 	case "$arg" in
 	--kernel-build) pkgs+=(linux-source-6.12 bc bison flex perl patch util-linux binutils libelf-dev pkg-config) ;;

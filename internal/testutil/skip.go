@@ -8,6 +8,21 @@ import (
 	"testing"
 )
 
+// RequiredEnv, when set (make test-e2e sets it), turns the skips below
+// that are about a missing host prerequisite into failures: in CI the
+// end-to-end path must run, not quietly skip.
+const RequiredEnv = "SRUTEST_E2E_REQUIRED"
+
+// Unavailable skips tb because a prerequisite is missing — or fails it when
+// RequiredEnv is set. The message says what is missing and how to get it.
+func Unavailable(tb testing.TB, format string, args ...any) {
+	tb.Helper()
+	if os.Getenv(RequiredEnv) != "" {
+		tb.Fatalf("required ("+RequiredEnv+" is set) but unavailable: "+format, args...)
+	}
+	tb.Skipf(format, args...)
+}
+
 // SkipWithoutQEMU skips tb unless qemu-system-x86_64 (or $SRUTEST_QEMU) can
 // be found.
 func SkipWithoutQEMU(tb testing.TB) string {
@@ -18,7 +33,7 @@ func SkipWithoutQEMU(tb testing.TB) string {
 	}
 	path, err := exec.LookPath(name)
 	if err != nil {
-		tb.Skipf("no QEMU: %v (apt-get install qemu-system-x86)", err)
+		Unavailable(tb, "no QEMU: %v (apt-get install qemu-system-x86)", err)
 	}
 	return path
 }
@@ -37,10 +52,10 @@ func TestKernel(tb testing.TB) string {
 	tb.Helper()
 	k := os.Getenv("SRUTEST_TEST_KERNEL")
 	if k == "" {
-		tb.Skip("SRUTEST_TEST_KERNEL not set (path of a vmlinuz with virtio-net and serial console built in or not needed)")
+		Unavailable(tb, "SRUTEST_TEST_KERNEL not set (path of a vmlinuz; make test-e2e sets it with scripts/test-kernel.sh)")
 	}
 	if _, err := os.Stat(k); err != nil {
-		tb.Skipf("SRUTEST_TEST_KERNEL: %v", err)
+		Unavailable(tb, "SRUTEST_TEST_KERNEL: %v", err)
 	}
 	return k
 }
