@@ -12,6 +12,14 @@ import (
 
 const linuxSource612 = "/usr/src/linux-source-6.12.tar.xz"
 
+// needLinuxSource612 stops t unless Debian's 6.12 kernel source is installed.
+func needLinuxSource612(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat(linuxSource612); err != nil {
+		testutil.Unavailable(t, "%v (apt-get install linux-source-6.12; make test installs it)", err)
+	}
+}
+
 // TestE2ENegativeControl runs backport.yaml: Debian's linux-source-6.12
 // built twice through source: kernel specs (the embedded build-kernel.sh) —
 // as shipped (it carries 648de37416b3) and with 648de37416b3 reverted — and
@@ -24,9 +32,7 @@ const linuxSource612 = "/usr/src/linux-source-6.12.tar.xz"
 // first run pays for the cold build (~4 min on 2 cores).
 func TestE2ENegativeControl(t *testing.T) {
 	skipUnlessE2E(t)
-	if _, err := os.Stat(linuxSource612); err != nil {
-		testutil.Unavailable(t, "%v (apt-get install linux-source-6.12; make test installs it)", err)
-	}
+	needLinuxSource612(t)
 	out := t.TempDir()
 	// Run from the e2e directory: the plan's patch path is relative to the
 	// plan file, not to where srutest runs.

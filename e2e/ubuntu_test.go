@@ -130,9 +130,7 @@ kernels:
 // connect, fallback and join fixed.
 func TestE2EUbuntuFixVerified(t *testing.T) {
 	skipUnlessE2E(t)
-	if _, err := os.Stat(linuxSource612); err != nil {
-		testutil.Unavailable(t, "%v (apt-get install linux-source-6.12; make test installs it)", err)
-	}
+	needLinuxSource612(t)
 	build := func(name, localversion string, extra ...string) *ubuntuarchive.KernelFiles {
 		out := filepath.Join(t.TempDir(), name)
 		args := append([]string{"--source", linuxSource612, "--cache", filepath.Join(cacheDir, "kbuild"),

@@ -143,14 +143,14 @@ details{margin:.3em 0}summary{cursor:pointer}
 <ul>{{range .Conclusions}}<li class="{{verdictClass .}}">{{.Text}}</li>{{end}}</ul>
 {{range .Pockets}}<table>
 <tr><th>{{if .Series}}{{.Series}}{{else}}SRU{{end}}</th><th>before: {{if .Before}}{{.Before}}{{else}}-{{end}}<br><span class="muted">{{.BeforeRelease}}</span></th><th>after: {{if .After}}{{.After}}{{else}}-{{end}}<br><span class="muted">{{.AfterRelease}}</span></th><th>change</th></tr>
-{{range .Rows}}<tr><td>{{.Scenario}}</td>{{template "pcell" .Before}}{{template "pcell" .After}}<td>{{.Change}}</td></tr>
+{{range .Rows}}<tr><td>{{.Scenario}}</td>{{template "cell" .Before}}{{template "cell" .After}}<td>{{.Change}}</td></tr>
 {{end}}</table>
 {{end}}{{if .Tags}}<p>Suggested Launchpad tags: <code>{{.Tags}}</code></p>{{else}}<p>No verification tag suggested: some results are undecided; rerun them first.</p>{{end}}
 {{end}}<h2>Matrix</h2>
 <table>
 <tr><th>kernel</th><th>role</th><th>uname -r</th>{{range .Scenarios}}<th>{{.}}</th>{{end}}</tr>
 {{range .Kernels}}<tr><td><a href="#{{.ID}}">{{.Name}}</a></td><td>{{.Role}}</td><td>{{.Release}}</td>
-{{- range .Cells}}{{if .ID}}<td class="cell {{.Outcome}}{{if not .Matches}} unexpected{{end}}" title="expected {{.Expected}}: {{.Reason}}"><a href="#{{.ID}}">{{.Outcome}}{{if not .Matches}}*{{end}}</a></td>{{else}}<td class="cell">-</td>{{end}}{{end}}</tr>
+{{- range .Cells}}{{template "cell" .}}{{end}}</tr>
 {{end}}</table>
 <p class="muted">* not the expected outcome (outlined); hover a cell for the reason.</p>
 <h2>Details</h2>
@@ -175,4 +175,4 @@ details{margin:.3em 0}summary{cursor:pointer}
 </details>
 {{end}}{{end}}</section>
 {{end}}</body></html>
-{{define "pcell"}}{{if .ID}}<td class="cell {{.Outcome}}{{if not .Matches}} unexpected{{end}}" title="expected {{.Expected}}: {{.Reason}}"><a href="#{{.ID}}">{{.Outcome}}{{if not .Matches}}*{{end}}</a></td>{{else}}<td class="cell">-</td>{{end}}{{end}}`))
+{{define "cell"}}{{if .ID}}<td class="cell {{.Outcome}}{{if not .Matches}} unexpected{{end}}" title="expected {{.Expected}}: {{.Reason}}"><a href="#{{.ID}}">{{.Outcome}}{{if not .Matches}}*{{end}}</a></td>{{else}}<td class="cell">-</td>{{end}}{{end}}`))

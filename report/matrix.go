@@ -94,11 +94,7 @@ func writeMatrixTable(w io.Writer, r *Run, indent string, color bool) {
 				cells[i] = append(cells[i], nil)
 				continue
 			}
-			txt := string(c.Outcome)
-			if !c.Matches() {
-				txt += "*"
-			}
-			row = append(row, txt)
+			row = append(row, cellText(c))
 			cells[i] = append(cells[i], &c)
 		}
 		t.add(row...)
@@ -109,12 +105,7 @@ func writeMatrixTable(w io.Writer, r *Run, indent string, color bool) {
 			if ri == 0 || ci < first || cells[ri-1][ci-first] == nil {
 				return s
 			}
-			c := cells[ri-1][ci-first]
-			code := outcomeColor[c.Outcome]
-			if !c.Matches() {
-				code = "1;" + code
-			}
-			return paint(code, s)
+			return paint(cellColor(*cells[ri-1][ci-first]), s)
 		}
 	}
 	t.write(w, indent, style)
@@ -156,6 +147,23 @@ func unexpectedNotes(r *Run, width int) []string {
 }
 
 var outcomeColor = map[Outcome]string{Pass: "32", Fail: "31", Error: "35", Skip: "33"}
+
+// cellText is a cell as the tables show it: the outcome, '*' when it is not
+// the expected one.
+func cellText(c Cell) string {
+	if !c.Matches() {
+		return string(c.Outcome) + "*"
+	}
+	return string(c.Outcome)
+}
+
+// cellColor is the ANSI color of a cell: by outcome, bold when unexpected.
+func cellColor(c Cell) string {
+	if !c.Matches() {
+		return "1;" + outcomeColor[c.Outcome]
+	}
+	return outcomeColor[c.Outcome]
+}
 
 func verdictColor(c Conclusion) string {
 	switch {

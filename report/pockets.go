@@ -74,11 +74,7 @@ func writePocketTable(w io.Writer, r *Run, c Conclusion, indent string, color bo
 			txt := "-"
 			if k != nil {
 				if cell, ok := k.Cell(s); ok {
-					cp = &cell
-					txt = string(cell.Outcome)
-					if !cell.Matches() {
-						txt += "*"
-					}
+					cp, txt = &cell, cellText(cell)
 				}
 			}
 			cells[i] = append(cells[i], cp)
@@ -102,15 +98,10 @@ func writePocketTable(w io.Writer, r *Run, c Conclusion, indent string, color bo
 				}
 				return s
 			}
-			cell := cells[ri-2][ci-1]
-			if cell == nil {
-				return s
+			if cell := cells[ri-2][ci-1]; cell != nil {
+				return paint(cellColor(*cell), s)
 			}
-			code := outcomeColor[cell.Outcome]
-			if !cell.Matches() {
-				code = "1;" + code
-			}
-			return paint(code, s)
+			return s
 		}
 	}
 	t.write(w, indent, style)
