@@ -34,6 +34,20 @@ type Env struct {
 	Artifacts string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
+	// Slot is the cell's place among cells that run at the same time in
+	// the same guest (0 ≤ Slot < MaxSlots; 0 when it runs alone). The
+	// keepalive scenarios derive their netns names, address ranges and
+	// guest work dir from it, so concurrent cells share none of them.
+	Slot int
+}
+
+// Isolated reports whether s may run at the same time as other isolated
+// scenarios in one guest (each in its own Env.Slot). The keepalive
+// scenarios are; a user reproducer runs arbitrary commands in the guest's
+// root namespace and must run alone.
+func Isolated(s Scenario) bool {
+	_, ok := s.(*keepaliveScenario)
+	return ok
 }
 
 // All returns the built-in scenarios in their canonical order.

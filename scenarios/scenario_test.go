@@ -55,13 +55,13 @@ func TestTopologyScripts(t *testing.T) {
 		// subflow to the endpoint's dev; the rule routes it by address).
 		wantRules := []string{
 			"ip -n cli rule add from 192.0.2.2 table 1\n",
-			"ip -n cli route add 192.0.2.0/24 dev c1 scope link table 1\n",
+			"ip -n cli route add 192.0.2.0/28 dev c1 scope link table 1\n",
 			"ip -n cli route add default via 192.0.2.1 dev c1 table 1\n",
 		}
 		if k.Name() == "join" {
 			wantRules = append(wantRules,
 				"ip -n cli rule add from 198.51.100.2 table 2\n",
-				"ip -n cli route add 198.51.100.0/24 dev c2 scope link table 2\n",
+				"ip -n cli route add 198.51.100.0/28 dev c2 scope link table 2\n",
 				"ip -n cli route add default via 198.51.100.1 dev c2 table 2\n")
 		}
 		for _, want := range wantRules {

@@ -2,6 +2,8 @@ package scenarios
 
 import (
 	"fmt"
+	"net/netip"
+	"strconv"
 	"strings"
 )
 
@@ -15,13 +17,19 @@ const (
 	tcpdumpBin = "/usr/bin/tcpdump"
 )
 
-// Addresses of the scenario topology (RFC 5737 documentation ranges).
+// Addresses of the scenario topology (RFC 5737 documentation ranges):
+// slot 0's; slot n uses the /28 that starts at .16n of the same /24s.
 const (
 	serverIP1  = "192.0.2.1"
 	clientIP1  = "192.0.2.2"
 	serverIP2  = "198.51.100.1"
 	clientIP2  = "198.51.100.2"
 	serverPort = 5000
+	// slotPrefix is each path's prefix length: a /24 holds maxSlots cells.
+	slotPrefix = 28
+	// MaxSlots is how many keepalive cells can run at once in one guest,
+	// each in its own netns pair with its own addresses.
+	MaxSlots = 1 << (slotPrefix - 24)
 )
 
 // link is one client-server link: a veth pair with the client end in the
@@ -32,14 +40,15 @@ type link struct {
 	SrvDev   string
 	ClientIP string
 	ServerIP string
+	Prefix   int // prefix length of the path's network
 	// Table is the client's routing table for traffic from ClientIP
 	// (per-path source routing).
 	Table int
 }
 
 var (
-	path1 = link{Name: "path1", CliDev: "c1", SrvDev: "s1", ClientIP: clientIP1, ServerIP: serverIP1, Table: 1}
-	path2 = link{Name: "path2", CliDev: "c2", SrvDev: "s2", ClientIP: clientIP2, ServerIP: serverIP2, Table: 2}
+	path1 = link{Name: "path1", CliDev: "c1", SrvDev: "s1", ClientIP: clientIP1, ServerIP: serverIP1, Prefix: slotPrefix, Table: 1}
+	path2 = link{Name: "path2", CliDev: "c2", SrvDev: "s2", ClientIP: clientIP2, ServerIP: serverIP2, Prefix: slotPrefix, Table: 2}
 )
 
 // topology is the network a scenario builds in the guest.
@@ -53,6 +62,55 @@ type topology struct {
 	// KeepaliveTime and KeepaliveIntvl are the per-netns
 	// net.ipv4.tcp_keepalive_* sysctls in seconds.
 	KeepaliveTime, KeepaliveIntvl int
+}
+
+// newTopology is the network of a keepalive cell in slot 0: netns cli and
+// srv, path 1, and path 2 when join.
+func newTopology(join bool) topology {
+	t := topology{Cli: "cli", Srv: "srv", Paths: []link{path1}, KeepaliveTime: keepaliveSysctl, KeepaliveIntvl: keepaliveSysctl}
+	if join {
+		t.Paths = append(t.Paths, path2)
+		t.Join = true
+	}
+	return t
+}
+
+// inSlot returns the same network for slot n (0 ≤ n < MaxSlots): netns
+// names get the suffix n (none for slot 0), and every address moves 16n
+// up inside its /24, so the 4-tuples of cells that run at once in one
+// guest never coincide, and any stray packet in a cell's evidence names
+// the cell it came from.
+func (t topology) inSlot(n int) topology {
+	if n == 0 {
+		return t
+	}
+	suffix := strconv.Itoa(n)
+	t.Cli += suffix
+	t.Srv += suffix
+	paths := make([]link, len(t.Paths))
+	for i, p := range t.Paths {
+		p.ClientIP = shiftIP(p.ClientIP, 16*n)
+		p.ServerIP = shiftIP(p.ServerIP, 16*n)
+		paths[i] = p
+	}
+	t.Paths = paths
+	return t
+}
+
+// shiftIP adds d to the last octet of an IPv4 address.
+func shiftIP(ip string, d int) string {
+	a := netip.MustParseAddr(ip).As4()
+	a[3] += byte(d)
+	return netip.AddrFrom4(a).String()
+}
+
+// addrs are every address of the topology, for the isolation check.
+func (t topology) addrs() map[string]bool {
+	m := map[string]bool{}
+	for _, p := range t.Paths {
+		m[p.ClientIP], m[p.ServerIP] = true, true
+	}
+	return m
 }
 
 // setupScript builds the topology from nothing; `set -x` traces every
@@ -74,8 +132,8 @@ func (t topology) setupScript() string {
 	}
 	for _, p := range t.Paths {
 		w("%s -n %s link add %s type veth peer name %s netns %s", ipBin, t.Cli, p.CliDev, p.SrvDev, t.Srv)
-		w("%s -n %s addr add %s/24 dev %s", ipBin, t.Cli, p.ClientIP, p.CliDev)
-		w("%s -n %s addr add %s/24 dev %s", ipBin, t.Srv, p.ServerIP, p.SrvDev)
+		w("%s -n %s addr add %s/%d dev %s", ipBin, t.Cli, p.ClientIP, p.Prefix, p.CliDev)
+		w("%s -n %s addr add %s/%d dev %s", ipBin, t.Srv, p.ServerIP, p.Prefix, p.SrvDev)
 		w("%s -n %s link set %s up", ipBin, t.Cli, p.CliDev)
 		w("%s -n %s link set %s up", ipBin, t.Srv, p.SrvDev)
 		// Per-path source routing, as MPTCP's documentation sets up a
@@ -88,11 +146,12 @@ func (t topology) setupScript() string {
 		// came back on c2. The srv side needs nothing: 192.0.2.1 is local
 		// there, and it answers 198.51.100.2 over s2.
 		w("%s -n %s rule add from %s table %d", ipBin, t.Cli, p.ClientIP, p.Table)
-		w("%s -n %s route add %s dev %s scope link table %d", ipBin, t.Cli, subnet24(p.ClientIP), p.CliDev, p.Table)
+		w("%s -n %s route add %s dev %s scope link table %d", ipBin, t.Cli, p.network(), p.CliDev, p.Table)
 		w("%s -n %s route add default via %s dev %s table %d", ipBin, t.Cli, p.ServerIP, p.CliDev, p.Table)
 	}
 	if t.Join {
-		w("%s -n %s mptcp endpoint add %s dev %s subflow", ipBin, t.Cli, clientIP2, path2.CliDev)
+		join := t.Paths[1]
+		w("%s -n %s mptcp endpoint add %s dev %s subflow", ipBin, t.Cli, join.ClientIP, join.CliDev)
 	}
 	// Read back what the kernel took, for commands.log.
 	for _, ns := range []string{t.Cli, t.Srv} {
@@ -101,12 +160,9 @@ func (t topology) setupScript() string {
 	return b.String()
 }
 
-// subnet24 is the /24 network of an IPv4 address ("192.0.2.2" → "192.0.2.0/24").
-func subnet24(ip string) string {
-	if i := strings.LastIndexByte(ip, '.'); i >= 0 {
-		return ip[:i] + ".0/24"
-	}
-	return ip
+// network is the path's network ("192.0.2.0/28").
+func (p link) network() string {
+	return netip.PrefixFrom(netip.MustParseAddr(p.ClientIP), p.Prefix).Masked().String()
 }
 
 // teardownScript removes everything setupScript built; it never fails, so
