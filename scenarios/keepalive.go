@@ -50,6 +50,10 @@ func (k *keepaliveScenario) Name() string { return k.spec.name }
 // Describe implements Scenario.
 func (k *keepaliveScenario) Describe() string { return k.spec.describe }
 
+// Isolated: each cell has its own netns pair, addresses and work dir
+// (Env.Slot), so cells can run at once in one guest.
+func (k *keepaliveScenario) Isolated() bool { return true }
+
 // cmds are the guest commands of this scenario's cell in slot n.
 func (k *keepaliveScenario) cmds(n int) cellCmds {
 	return cellCmds{spec: k.spec, topo: k.topo.inSlot(n), work: fmt.Sprintf("%s/%d", k.work, n)}

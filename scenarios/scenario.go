@@ -39,15 +39,20 @@ type Env struct {
 	// keepalive scenarios derive their netns names, address ranges and
 	// guest work dir from it, so concurrent cells share none of them.
 	Slot int
+	// TimeScale multiplies the scenario's guest command deadlines (≥ 1;
+	// 0 means 1): a TCG guest on a loaded host is many times slower than
+	// KVM, and a deadline that expires on a healthy guest is a false ERROR.
+	TimeScale float64
 }
 
 // Isolated reports whether s may run at the same time as other isolated
-// scenarios in one guest (each in its own Env.Slot). The keepalive
-// scenarios are; a user reproducer runs arbitrary commands in the guest's
-// root namespace and must run alone.
+// scenarios in one guest, each in its own Env.Slot: it says so with an
+// Isolated() bool method. The keepalive scenarios do (own netns pair,
+// addresses, captures, work dir); a user reproducer runs arbitrary
+// commands in the guest's root namespace and must run alone.
 func Isolated(s Scenario) bool {
-	_, ok := s.(*keepaliveScenario)
-	return ok
+	i, ok := s.(interface{ Isolated() bool })
+	return ok && i.Isolated()
 }
 
 // All returns the built-in scenarios in their canonical order.
