@@ -51,6 +51,11 @@ type Kernel struct {
 	Cells   []Cell   `json:"cells"`
 }
 
+// PhaseBootAndCells is the kernel timing from its first boot's start to
+// the end of its last cell: what the kernel's row cost once its image was
+// there (bench matrix compares it to the bare-boot floor).
+const PhaseBootAndCells = "boot+cells"
+
 // Timing is one named phase with its wall duration.
 type Timing struct {
 	Phase    string        `json:"phase"` // resolve, fetch, image, boot, scenario:<name>

@@ -201,6 +201,7 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, b built, repros m
 
 	rounds := max(r.Repeat, 1)
 	cells := make([]report.Cell, len(k.Scenarios))
+	t0 := time.Now()
 	for round := 1; round <= rounds; round++ {
 		for _, batch := range r.batches(k.Scenarios, repros) {
 			for _, res := range g.runBatch(ctx, batch, round, repros) {
@@ -214,10 +215,11 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, b built, repros m
 	}
 	if rounds > 1 {
 		for i := range cells {
-			cells[i] = settleRepeats(cells[i], rounds)
+			cells[i] = settleRepeats(cells[i])
 		}
 	}
 	kr.Cells = cells
+	kr.Timings = append(kr.Timings, report.Timing{Phase: report.PhaseBootAndCells, Duration: time.Since(t0)})
 	return kr
 }
 
@@ -278,7 +280,7 @@ func withRepeat(first, again report.Cell) report.Cell {
 }
 
 // settleRepeats marks a repeated cell Flaky when its runs' outcomes differ.
-func settleRepeats(c report.Cell, rounds int) report.Cell {
+func settleRepeats(c report.Cell) report.Cell {
 	for _, rp := range c.Repeats {
 		if rp.Outcome != c.Outcome {
 			c.Flaky = true
