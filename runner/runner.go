@@ -308,9 +308,13 @@ type guestSlot struct {
 	m                    Guest
 	boots                int
 	bootErr, bootConsole string
+	// pair is where the pair binary was pushed into the current guest
+	// ("" when not yet, or the push failed: cells then push their own).
+	pair string
 }
 
 func (g *guestSlot) close() {
+	g.pair = ""
 	if g.m != nil {
 		saveConsole(g.m, g.kdir, g.boots)
 		g.m.Close()
@@ -359,7 +363,27 @@ func (g *guestSlot) ensure(ctx context.Context) error {
 			g.kr.Release = strings.TrimSpace(string(res.Stdout))
 		}
 	}
+	g.pushPair(ctx)
 	return nil
+}
+
+// guestPairPath is where the runner puts the pair binary in every guest.
+const guestPairPath = "/tmp/srutest-pair"
+
+// pushPair puts the pair into the fresh guest once for all its cells. A
+// failure is not fatal: each cell then pushes its own copy, and its
+// commands.log records the error where the user looks.
+func (g *guestSlot) pushPair(ctx context.Context) {
+	if g.r.Pair == "" {
+		return
+	}
+	pctx, cancel := context.WithTimeout(ctx, time.Duration(vm.Scale(g.m.Accel()))*30*time.Second)
+	defer cancel()
+	if err := g.m.Push(pctx, g.r.Pair, guestPairPath); err != nil {
+		g.r.logf("   %s: push pair: %v (each cell pushes its own)", g.k.Name, err)
+		return
+	}
+	g.pair = guestPairPath
 }
 
 // runBatch runs the batch's cells at once in one guest, each in its own
@@ -415,7 +439,7 @@ func (g *guestSlot) runTogether(ctx context.Context, batch []item, round int) []
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cell := r.runCell(ctx, g.m, x, i, round, g.kdir)
+			cell := r.runCell(ctx, g.m, x, i, round, g.kdir, g.pair)
 			r.logf("   %s × %s: %s (%s) %s", g.k.Name, x.it.Scenario, cell.Outcome, cell.Duration.Round(100*time.Millisecond), cell.Reason)
 			out[i] = result{x.idx, cell}
 		}()
@@ -439,7 +463,7 @@ func artifactsDir(kdir, scenario string, round int) string {
 	return d
 }
 
-func (r *Runner) runCell(ctx context.Context, m Guest, x item, slot, round int, kdir string) report.Cell {
+func (r *Runner) runCell(ctx context.Context, m Guest, x item, slot, round int, kdir, guestPair string) report.Cell {
 	t0 := time.Now()
 	it := x.it
 	adir := artifactsDir(kdir, it.Scenario, round)
@@ -460,7 +484,7 @@ func (r *Runner) runCell(ctx context.Context, m Guest, x item, slot, round int, 
 		}
 	}()
 	scale := float64(vm.Scale(m.Accel()))
-	cell := x.sc.Run(sctx, scenarios.Env{Guest: m, Pair: r.Pair, Artifacts: adir, Log: r.Log, Slot: slot, TimeScale: scale})
+	cell := x.sc.Run(sctx, scenarios.Env{Guest: m, Pair: r.Pair, Artifacts: adir, Log: r.Log, Slot: slot, TimeScale: scale, GuestPair: guestPair})
 	cell.Scenario = it.Scenario
 	cell.Expected = it.Expected
 	if err := m.Crashed(); err != nil {

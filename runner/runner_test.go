@@ -33,6 +33,7 @@ type fakeGuest struct {
 	wedged  bool
 	closed  bool
 	cmds    []string
+	pushes  []string
 }
 
 func (g *fakeGuest) Exec(ctx context.Context, cmd string) (scenarios.ExecResult, error) {
@@ -83,7 +84,12 @@ func (g *fakeGuest) appendConsole(line string) {
 	}
 }
 
-func (g *fakeGuest) Push(ctx context.Context, local, remote string) error { return nil }
+func (g *fakeGuest) Push(ctx context.Context, local, remote string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.pushes = append(g.pushes, local+" -> "+remote)
+	return nil
+}
 func (g *fakeGuest) Pull(ctx context.Context, remote, local string) error { return nil }
 func (g *fakeGuest) Crashed() error {
 	g.mu.Lock()
@@ -432,6 +438,7 @@ type fakeCell struct {
 	running *atomic.Int32 // shared by the cells of a test
 	peak    *atomic.Int32
 	slots   []int
+	pairs   []string // Env.GuestPair of each run
 }
 
 func (f *fakeCell) Name() string     { return f.name }
@@ -442,6 +449,7 @@ func (f *fakeCell) Run(ctx context.Context, env scenarios.Env) report.Cell {
 	f.runs++
 	run := f.runs
 	f.slots = append(f.slots, env.Slot)
+	f.pairs = append(f.pairs, env.GuestPair)
 	f.mu.Unlock()
 	if f.running != nil {
 		n := f.running.Add(1)
@@ -501,6 +509,7 @@ func TestIsolatedCellsRunAtOnce(t *testing.T) {
 	w := &fakeWorld{t: t}
 	r := w.runner(t.TempDir())
 	r.Lookup = fakeLookup(a, b, c, d)
+	r.Pair = "/host/srutest-pair"
 	p := itemsPlan("a", "b", "c", "repro", "d")
 	p.Reproducers = []plan.Repro{repro("repro", "FAKE-EXIT-0 repro")}
 	t0 := time.Now()
@@ -525,6 +534,15 @@ func TestIsolatedCellsRunAtOnce(t *testing.T) {
 	}{{a, 0}, {b, 1}, {c, 2}, {d, 0}} {
 		if len(tc.f.slots) != 1 || tc.f.slots[0] != tc.slot {
 			t.Errorf("%s ran in slots %v, want [%d]", tc.f.name, tc.f.slots, tc.slot)
+		}
+	}
+	// The pair went into the guest once, for every cell.
+	if got := strings.Join(w.guests[0].pushes, "; "); got != "/host/srutest-pair -> /tmp/srutest-pair" {
+		t.Errorf("pushes: %s", got)
+	}
+	for _, f := range []*fakeCell{a, b, c, d} {
+		if len(f.pairs) != 1 || f.pairs[0] != "/tmp/srutest-pair" {
+			t.Errorf("%s: Env.GuestPair %q", f.name, f.pairs)
 		}
 	}
 	// The reproducer ran after a, b, c had finished and before d started.

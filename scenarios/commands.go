@@ -14,7 +14,8 @@ import (
 type cellCmds struct {
 	spec spec
 	topo topology
-	work string // guest directory of this cell: pair binary, raw files
+	work string // guest directory of this cell: raw files
+	pair string // guest path of the srutest-pair binary
 }
 
 // Readiness deadlines inside the guest. They bound the handshakes that
@@ -30,7 +31,7 @@ const (
 	pairLifetime = "120s"
 )
 
-func (c cellCmds) pairBin() string { return path.Join(c.work, "srutest-pair") }
+func (c cellCmds) pairBin() string { return c.pair }
 
 func (c cellCmds) file(name string) string { return path.Join(c.work, name) }
 
@@ -60,6 +61,9 @@ func (c cellCmds) workdir() string { return "mkdir -p " + c.work }
 func (c cellCmds) setup() string {
 	return "chmod 755 " + c.pairBin() + "\n" + c.topo.setupScript()
 }
+
+// ownPair is where a cell pushes the pair itself (no GuestPair).
+func ownPair(work string) string { return path.Join(work, "srutest-pair") }
 
 // bgCmd is a process started in the background in a netns, whose output
 // goes to files, followed by its readiness handshake (never a sleep).

@@ -54,9 +54,11 @@ func (k *keepaliveScenario) Describe() string { return k.spec.describe }
 // (Env.Slot), so cells can run at once in one guest.
 func (k *keepaliveScenario) Isolated() bool { return true }
 
-// cmds are the guest commands of this scenario's cell in slot n.
+// cmds are the guest commands of this scenario's cell in slot n, with the
+// pair in the cell's work dir.
 func (k *keepaliveScenario) cmds(n int) cellCmds {
-	return cellCmds{spec: k.spec, topo: k.topo.inSlot(n), work: fmt.Sprintf("%s/%d", k.work, n)}
+	work := fmt.Sprintf("%s/%d", k.work, n)
+	return cellCmds{spec: k.spec, topo: k.topo.inSlot(n), work: work, pair: ownPair(work)}
 }
 
 // Run implements Scenario.
@@ -74,6 +76,9 @@ func (k *keepaliveScenario) Run(ctx context.Context, env Env) report.Cell {
 	}
 	defer s.close()
 	c := k.cmds(env.Slot)
+	if env.GuestPair != "" {
+		c.pair = env.GuestPair
+	}
 	o, skip, err := k.run(ctx, s, c)
 	switch {
 	case err != nil:
@@ -157,6 +162,9 @@ func (k *keepaliveScenario) prepare(ctx context.Context, s *session, c cellCmds)
 	}
 	if _, err := s.must(ctx, "workdir", c.workdir(), 0); err != nil {
 		return "", err
+	}
+	if s.env.GuestPair != "" {
+		return "", nil // the runner put it there for every cell of the guest
 	}
 	return "", s.push(ctx, s.env.Pair, c.pairBin())
 }

@@ -29,6 +29,11 @@ type Env struct {
 	// Pair is the host path of the static srutest-pair binary, pushed into
 	// the guest at run time.
 	Pair string
+	// GuestPair, when set, is where the runner already put Pair in this
+	// guest (once per guest, not once per cell: cells that run at once
+	// would each push the same 4 MiB); empty, the scenario pushes Pair
+	// into its own work dir.
+	GuestPair string
 	// Artifacts is the host directory for this cell's raw evidence; Run
 	// creates it.
 	Artifacts string
