@@ -1,6 +1,9 @@
-// Package runner wires the stages together for one run: for each kernel of a
-// plan it builds the guest image (images), boots it (vm), runs the scenarios
-// (scenarios) and collects the cells into the results model (report).
+// Package runner wires the stages together for one run and schedules them:
+// images are built one at a time in plan order ahead of the guests (images);
+// Jobs kernels boot at once (vm); a kernel's isolated scenarios run at the
+// same time in its guest, each in its own slot, reproducers alone
+// (scenarios); the cells, repeated when asked, go into the results model
+// (report).
 //
 // It is the only package that knows all four stages; each stage stays
 // ignorant of the others.
