@@ -153,13 +153,12 @@ func (c cellCmds) stopCaptures(pids []int) string {
 
 // state saves both netns' counters (nstat -asz) into the work dir and
 // prints the client's addresses, rules, routes and MPTCP endpoints and
-// both sides' MPTCP limits for state.txt.
+// both sides' MPTCP limits for state.txt (one `ip -batch` per netns).
 func (c cellCmds) state() string {
-	return fmt.Sprintf(
-		"%[1]s netns exec %[2]s %[3]s -asz > %[4]s; %[1]s netns exec %[5]s %[3]s -asz > %[6]s; "+
-			"%[1]s -n %[2]s addr; %[1]s -n %[2]s rule; %[1]s -n %[2]s route show table all; %[1]s -n %[2]s mptcp endpoint show; "+
-			"%[1]s -n %[2]s mptcp limits show; %[1]s -n %[5]s mptcp limits show",
-		ipBin, c.topo.Cli, nstatBin, c.file("nstat-cli.txt"), c.topo.Srv, c.file("nstat-srv.txt"))
+	return fmt.Sprintf("%[1]s netns exec %[2]s %[3]s -asz > %[4]s; %[1]s netns exec %[5]s %[3]s -asz > %[6]s\n%[7]s\n%[8]s",
+		ipBin, c.topo.Cli, nstatBin, c.file("nstat-cli.txt"), c.topo.Srv, c.file("nstat-srv.txt"),
+		ipBatch(c.topo.Cli, []string{"addr", "rule", "route show table all", "mptcp endpoint show", "mptcp limits show"}),
+		ipBatch(c.topo.Srv, []string{"mptcp limits show"}))
 }
 
 // release ends the client (TERM, then KILL), then waits for the server,

@@ -44,9 +44,9 @@ func TestCellCmds(t *testing.T) {
 		{"stop captures", join2.stopCaptures([]int{11, 12}),
 			"kill -INT 11; kill -INT 12; /tmp/srutest/2/srutest-pair wait --pid 11 --timeout 5s || kill -9 11; /tmp/srutest/2/srutest-pair wait --pid 12 --timeout 5s || kill -9 12; "},
 		{"state", connect0.state(),
-			"/usr/sbin/ip netns exec cli /usr/bin/nstat -asz > /tmp/srutest/0/nstat-cli.txt; /usr/sbin/ip netns exec srv /usr/bin/nstat -asz > /tmp/srutest/0/nstat-srv.txt; " +
-				"/usr/sbin/ip -n cli addr; /usr/sbin/ip -n cli rule; /usr/sbin/ip -n cli route show table all; /usr/sbin/ip -n cli mptcp endpoint show; " +
-				"/usr/sbin/ip -n cli mptcp limits show; /usr/sbin/ip -n srv mptcp limits show"},
+			"/usr/sbin/ip netns exec cli /usr/bin/nstat -asz > /tmp/srutest/0/nstat-cli.txt; /usr/sbin/ip netns exec srv /usr/bin/nstat -asz > /tmp/srutest/0/nstat-srv.txt\n" +
+				"/usr/sbin/ip -n cli -batch - <<'EOF'\naddr\nrule\nroute show table all\nmptcp endpoint show\nmptcp limits show\nEOF\n" +
+				"/usr/sbin/ip -n srv -batch - <<'EOF'\nmptcp limits show\nEOF"},
 		{"release", connect0.release(21, 20),
 			"kill -TERM 21; /tmp/srutest/0/srutest-pair wait --pid 21 --timeout 5s || kill -9 21; /tmp/srutest/0/srutest-pair wait --pid 20 --timeout 5s || kill -TERM 20"},
 		{"pcap text", join2.pcapText(),
@@ -92,8 +92,8 @@ func TestTopologySlots(t *testing.T) {
 		setup := tp.setupScript()
 		for _, want := range []string{
 			"netns add " + tp.Cli + "\n",
-			"rule add from " + tp.Paths[1].ClientIP + " table 2\n",
-			"mptcp endpoint add " + tp.Paths[1].ClientIP + " dev c2 subflow\n",
+			"\nrule add from " + tp.Paths[1].ClientIP + " table 2\n",
+			"\nmptcp endpoint add " + tp.Paths[1].ClientIP + " dev c2 subflow\n",
 		} {
 			if !strings.Contains(setup, want) {
 				t.Errorf("slot %d: setup lacks %q", n, want)

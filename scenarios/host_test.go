@@ -69,7 +69,7 @@ func hostScenario(t *testing.T, name string, slot int) *keepaliveScenario {
 	k.topo.Srv = fmt.Sprintf("srutest-srv-%d-", id)
 	k.work = fmt.Sprintf("/tmp/srutest-test-%d", id)
 	t.Cleanup(func() {
-		exec.Command("sh", "-c", k.cmds(slot).cleanup()).Run()
+		exec.Command("sh", "-c", k.cmds(slot).cleanup()+"; rmdir "+k.work+" 2>/dev/null").Run()
 	})
 	return k
 }

@@ -113,8 +113,12 @@ func (t topology) addrs() map[string]bool {
 	return m
 }
 
-// setupScript builds the topology from nothing; `set -x` traces every
-// command into stderr, so commands.log shows which one failed.
+// setupScript builds the topology from nothing. Each netns is configured
+// by one `ip -n <ns> -batch` process: under TCG every process costs, and
+// several cells set up at once in a one-vCPU guest (~30 single `ip` runs
+// per cell made setup the longest step of a cell). `set -ex` traces the
+// shell steps into stderr and `ip -batch` names the failing line ("Command
+// failed -:N"), so commands.log shows which one failed.
 func (t topology) setupScript() string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
@@ -123,41 +127,52 @@ func (t topology) setupScript() string {
 	w("mkdir -p /run/netns /var/run/netns 2>/dev/null || true")
 	for _, ns := range []string{t.Cli, t.Srv} {
 		w("%s netns add %s", ipBin, ns)
-		w("%s -n %s link set lo up", ipBin, ns)
-		// Per-netns sysctls: per-socket TCP_KEEPIDLE on MPTCP sockets does
-		// not exist on old kernels, the sysctls work everywhere.
-		w("%s netns exec %s sh -c 'echo %d > /proc/sys/net/ipv4/tcp_keepalive_time && echo %d > /proc/sys/net/ipv4/tcp_keepalive_intvl && echo 1 > /proc/sys/net/mptcp/enabled'",
-			ipBin, ns, t.KeepaliveTime, t.KeepaliveIntvl)
-		w("%s -n %s mptcp limits set subflow 2 add_addr_accepted 2", ipBin, ns)
 	}
+	for _, ns := range []string{t.Cli, t.Srv} {
+		// Per-netns sysctls: per-socket TCP_KEEPIDLE on MPTCP sockets does
+		// not exist on old kernels, the sysctls work everywhere. Read back
+		// what the kernel took, for commands.log (shell builtins only).
+		w("%s netns exec %s sh -c 'echo %d > /proc/sys/net/ipv4/tcp_keepalive_time && echo %d > /proc/sys/net/ipv4/tcp_keepalive_intvl && echo 1 > /proc/sys/net/mptcp/enabled && "+
+			"for f in ipv4/tcp_keepalive_time ipv4/tcp_keepalive_intvl mptcp/enabled; do read v < /proc/sys/net/$f; echo \"%s $f=$v\"; done'",
+			ipBin, ns, t.KeepaliveTime, t.KeepaliveIntvl, ns)
+	}
+	cli := []string{"link set lo up", "mptcp limits set subflow 2 add_addr_accepted 2"}
+	srv := []string{"link set lo up", "mptcp limits set subflow 2 add_addr_accepted 2"}
 	for _, p := range t.Paths {
-		w("%s -n %s link add %s type veth peer name %s netns %s", ipBin, t.Cli, p.CliDev, p.SrvDev, t.Srv)
-		w("%s -n %s addr add %s/%d dev %s", ipBin, t.Cli, p.ClientIP, p.Prefix, p.CliDev)
-		w("%s -n %s addr add %s/%d dev %s", ipBin, t.Srv, p.ServerIP, p.Prefix, p.SrvDev)
-		w("%s -n %s link set %s up", ipBin, t.Cli, p.CliDev)
-		w("%s -n %s link set %s up", ipBin, t.Srv, p.SrvDev)
-		// Per-path source routing, as MPTCP's documentation sets up a
-		// multi-homed client: what leaves from a path's address uses that
-		// path's table, whose default route is that path. The join subflow
-		// goes from 198.51.100.2 to the server's path-1 address; kernels
-		// that bind it to the endpoint's dev (≥ 5.19-ish) would route it
-		// over c2 anyway, but 5.15 only binds the address, and without
-		// this rule the main table sent its SYN out of c1 while the answer
-		// came back on c2. The srv side needs nothing: 192.0.2.1 is local
-		// there, and it answers 198.51.100.2 over s2.
-		w("%s -n %s rule add from %s table %d", ipBin, t.Cli, p.ClientIP, p.Table)
-		w("%s -n %s route add %s dev %s scope link table %d", ipBin, t.Cli, p.network(), p.CliDev, p.Table)
-		w("%s -n %s route add default via %s dev %s table %d", ipBin, t.Cli, p.ServerIP, p.CliDev, p.Table)
+		cli = append(cli,
+			fmt.Sprintf("link add %s type veth peer name %s netns %s", p.CliDev, p.SrvDev, t.Srv),
+			fmt.Sprintf("addr add %s/%d dev %s", p.ClientIP, p.Prefix, p.CliDev),
+			fmt.Sprintf("link set %s up", p.CliDev),
+			// Per-path source routing, as MPTCP's documentation sets up a
+			// multi-homed client: what leaves from a path's address uses
+			// that path's table, whose default route is that path. The
+			// join subflow goes from path 2's address to the server's
+			// path-1 address; kernels that bind it to the endpoint's dev
+			// route it over c2 anyway, but 5.15 only binds the address,
+			// and without this rule the main table sent its SYN out of c1
+			// while the answer came back on c2. The srv side needs
+			// nothing: the path-1 address is local there, and it answers
+			// path 2's client over s2.
+			fmt.Sprintf("rule add from %s table %d", p.ClientIP, p.Table),
+			fmt.Sprintf("route add %s dev %s scope link table %d", p.network(), p.CliDev, p.Table),
+			fmt.Sprintf("route add default via %s dev %s table %d", p.ServerIP, p.CliDev, p.Table))
+		srv = append(srv,
+			fmt.Sprintf("addr add %s/%d dev %s", p.ServerIP, p.Prefix, p.SrvDev),
+			fmt.Sprintf("link set %s up", p.SrvDev))
 	}
 	if t.Join {
 		join := t.Paths[1]
-		w("%s -n %s mptcp endpoint add %s dev %s subflow", ipBin, t.Cli, join.ClientIP, join.CliDev)
+		cli = append(cli, fmt.Sprintf("mptcp endpoint add %s dev %s subflow", join.ClientIP, join.CliDev))
 	}
-	// Read back what the kernel took, for commands.log.
-	for _, ns := range []string{t.Cli, t.Srv} {
-		w("%s netns exec %s sh -c 'for f in ipv4/tcp_keepalive_time ipv4/tcp_keepalive_intvl mptcp/enabled; do echo \"$f=$(cat /proc/sys/net/$f)\"; done'", ipBin, ns)
-	}
+	// cli first: it creates the veth pairs whose srv ends srv configures.
+	w("%s", ipBatch(t.Cli, cli))
+	w("%s", ipBatch(t.Srv, srv))
 	return b.String()
+}
+
+// ipBatch is one `ip -n ns -batch -` run of lines, as a here-document.
+func ipBatch(ns string, lines []string) string {
+	return fmt.Sprintf("%s -n %s -batch - <<'EOF'\n%s\nEOF", ipBin, ns, strings.Join(lines, "\n"))
 }
 
 // network is the path's network ("192.0.2.0/28").
