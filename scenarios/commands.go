@@ -5,6 +5,7 @@ import (
 	"path"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // cellCmds builds the guest shell commands of one keepalive cell. Every
@@ -16,20 +17,32 @@ type cellCmds struct {
 	topo topology
 	work string // guest directory of this cell: raw files
 	pair string // guest path of the srutest-pair binary
+	// scale multiplies the guest-side readiness deadlines (Env.TimeScale;
+	// < 1 means 1).
+	scale float64
 }
 
-// Readiness deadlines inside the guest. They bound the handshakes that
-// replace sleeps; they are generous because five cells start at once on a
-// TCG guest that may share a loaded host, and a deadline that expires on a
-// healthy guest would be an ERROR cell.
-const (
-	serverReadyTimeout  = "30s"
-	captureReadyTimeout = "30s"
-	clientReadyTimeout  = "30s"
-	// pairLifetime bounds the server and the client: the harness releases
-	// them long before, this only ends them if the harness went away.
-	pairLifetime = "120s"
-)
+// readyTimeout bounds, inside the guest, each readiness handshake that
+// replaces a sleep (server listening, tcpdump listening, client read the
+// greeting), before Env.TimeScale. It stays below the host's deadline for
+// the same command (defaultTimeout, scaled alike) so the guest reports
+// what it waited for instead of being cut off. Generous: five cells start
+// at once in a one-vCPU TCG guest that may share a loaded host, and a
+// deadline that expires on a healthy guest is an ERROR cell.
+const readyTimeout = 25 * time.Second
+
+// pairLifetime bounds the server and the client: the harness releases
+// them long before; this only ends them if the harness went away.
+const pairLifetime = "600s"
+
+// ready is the scaled readiness deadline as the pair's --timeout flag.
+func (c cellCmds) ready() string {
+	d := readyTimeout
+	if c.scale > 1 {
+		d = time.Duration(float64(d) * c.scale)
+	}
+	return d.Round(time.Second).String()
+}
 
 func (c cellCmds) pairBin() string { return c.pair }
 
@@ -94,7 +107,7 @@ func (c cellCmds) server() bgCmd {
 			c.pairBin(), c.serverAddr(), strconv.FormatBool(c.spec.serverMPTCP), c.file("server.ready"), pairLifetime),
 		stdout: c.file("server.json"),
 		stderr: c.file("server.err"),
-		wait:   fmt.Sprintf("%s wait --file %s --timeout %s", c.pairBin(), c.file("server.ready"), serverReadyTimeout),
+		wait:   fmt.Sprintf("%s wait --file %s --timeout %s", c.pairBin(), c.file("server.ready"), c.ready()),
 	}
 }
 
@@ -111,7 +124,7 @@ func (c cellCmds) capture(p link) bgCmd {
 		cmd:    fmt.Sprintf("%s -Z root -U --immediate-mode -n -s 200 -i %s -w %s tcp", tcpdumpBin, p.CliDev, c.file(p.Name+".pcap")),
 		stdout: log,
 		stderr: log,
-		wait:   fmt.Sprintf("%s wait --file %s --contains 'listening on' --timeout %s", c.pairBin(), log, captureReadyTimeout),
+		wait:   fmt.Sprintf("%s wait --file %s --contains 'listening on' --timeout %s", c.pairBin(), log, c.ready()),
 	}
 }
 
@@ -119,11 +132,12 @@ func (c cellCmds) client() bgCmd {
 	return bgCmd{
 		step: "client",
 		ns:   c.topo.Cli,
-		cmd: fmt.Sprintf("%s client --connect %s --keepalive %s --hold %s --ready %s",
-			c.pairBin(), c.serverAddr(), c.spec.mode, pairLifetime, c.file("client.ready")),
+		// --timeout bounds connect + greeting, as the readiness wait does.
+		cmd: fmt.Sprintf("%s client --connect %s --keepalive %s --hold %s --timeout %s --ready %s",
+			c.pairBin(), c.serverAddr(), c.spec.mode, pairLifetime, c.ready(), c.file("client.ready")),
 		stdout: c.file("client.json"),
 		stderr: c.file("client.err"),
-		wait:   fmt.Sprintf("%s wait --file %s --timeout %s", c.pairBin(), c.file("client.ready"), clientReadyTimeout),
+		wait:   fmt.Sprintf("%s wait --file %s --timeout %s", c.pairBin(), c.file("client.ready"), c.ready()),
 	}
 }
 

@@ -27,18 +27,20 @@ func TestCellCmds(t *testing.T) {
 			"for p in $(/usr/sbin/ip netns pids cli2 2>/dev/null); do kill -9 $p 2>/dev/null; done\n/usr/sbin/ip netns del cli2 2>/dev/null\n" +
 				"for p in $(/usr/sbin/ip netns pids srv2 2>/dev/null); do kill -9 $p 2>/dev/null; done\n/usr/sbin/ip netns del srv2 2>/dev/null\ntrue\nrm -rf /tmp/srutest/2"},
 		{"server", connect0.server().script(),
-			"/usr/sbin/ip netns exec srv /tmp/srutest/0/srutest-pair server --listen 192.0.2.1:5000 --mptcp=true --ready /tmp/srutest/0/server.ready --timeout 120s >/tmp/srutest/0/server.json 2>/tmp/srutest/0/server.err </dev/null &\n" +
-				"echo $!\n/tmp/srutest/0/srutest-pair wait --file /tmp/srutest/0/server.ready --timeout 30s"},
+			"/usr/sbin/ip netns exec srv /tmp/srutest/0/srutest-pair server --listen 192.0.2.1:5000 --mptcp=true --ready /tmp/srutest/0/server.ready --timeout 600s >/tmp/srutest/0/server.json 2>/tmp/srutest/0/server.err </dev/null &\n" +
+				"echo $!\n/tmp/srutest/0/srutest-pair wait --file /tmp/srutest/0/server.ready --timeout 25s"},
 		{"fallback server is plain TCP", fallback0.server().cmd,
-			"/tmp/srutest/0/srutest-pair server --listen 192.0.2.1:5000 --mptcp=false --ready /tmp/srutest/0/server.ready --timeout 120s"},
+			"/tmp/srutest/0/srutest-pair server --listen 192.0.2.1:5000 --mptcp=false --ready /tmp/srutest/0/server.ready --timeout 600s"},
 		{"slot 2 server listens on its own address", join2.server().cmd,
-			"/tmp/srutest/2/srutest-pair server --listen 192.0.2.33:5000 --mptcp=true --ready /tmp/srutest/2/server.ready --timeout 120s"},
+			"/tmp/srutest/2/srutest-pair server --listen 192.0.2.33:5000 --mptcp=true --ready /tmp/srutest/2/server.ready --timeout 600s"},
 		{"capture path2, slot 2", join2.capture(join2.topo.Paths[1]).script(),
 			"/usr/sbin/ip netns exec cli2 /usr/bin/tcpdump -Z root -U --immediate-mode -n -s 200 -i c2 -w /tmp/srutest/2/path2.pcap tcp >/tmp/srutest/2/path2.tcpdump.log 2>&1 </dev/null &\n" +
-				"echo $!\n/tmp/srutest/2/srutest-pair wait --file /tmp/srutest/2/path2.tcpdump.log --contains 'listening on' --timeout 30s"},
+				"echo $!\n/tmp/srutest/2/srutest-pair wait --file /tmp/srutest/2/path2.tcpdump.log --contains 'listening on' --timeout 25s"},
 		{"client", connect0.client().script(),
-			"/usr/sbin/ip netns exec cli /tmp/srutest/0/srutest-pair client --connect 192.0.2.1:5000 --keepalive before --hold 120s --ready /tmp/srutest/0/client.ready >/tmp/srutest/0/client.json 2>/tmp/srutest/0/client.err </dev/null &\n" +
-				"echo $!\n/tmp/srutest/0/srutest-pair wait --file /tmp/srutest/0/client.ready --timeout 30s"},
+			"/usr/sbin/ip netns exec cli /tmp/srutest/0/srutest-pair client --connect 192.0.2.1:5000 --keepalive before --hold 600s --timeout 25s --ready /tmp/srutest/0/client.ready >/tmp/srutest/0/client.json 2>/tmp/srutest/0/client.err </dev/null &\n" +
+				"echo $!\n/tmp/srutest/0/srutest-pair wait --file /tmp/srutest/0/client.ready --timeout 25s"},
+		{"readiness deadline", connect0.ready(), "25s"},
+		{"readiness deadline under TCG (×3)", cellCmds{scale: 3}.ready(), "1m15s"},
 		{"ss", join2.ss(false), "/usr/sbin/ip netns exec cli2 /usr/bin/ss -tinoe"},
 		{"ss -M", join2.ss(true), "/usr/sbin/ip netns exec cli2 /usr/bin/ss -Minoe"},
 		{"stop captures", join2.stopCaptures([]int{11, 12}),

@@ -79,6 +79,7 @@ func (k *keepaliveScenario) Run(ctx context.Context, env Env) report.Cell {
 	if env.GuestPair != "" {
 		c.pair = env.GuestPair
 	}
+	c.scale = env.TimeScale
 	o, skip, err := k.run(ctx, s, c)
 	switch {
 	case err != nil:
