@@ -21,11 +21,11 @@ func TestCellCmds(t *testing.T) {
 		{"preflight", connect0.preflight(),
 			"uname -r; if [ -e /proc/sys/net/mptcp/enabled ]; then echo mptcp=yes; else echo mptcp=no; fi; for t in /usr/sbin/ip /usr/bin/ss /usr/bin/nstat /usr/bin/tcpdump; do [ -x $t ] || echo missing=$t; done"},
 		{"cleanup", connect0.cleanup(),
-			"for p in $(/usr/sbin/ip netns pids cli 2>/dev/null); do kill -9 $p 2>/dev/null; done\n/usr/sbin/ip netns del cli 2>/dev/null\n" +
-				"for p in $(/usr/sbin/ip netns pids srv 2>/dev/null); do kill -9 $p 2>/dev/null; done\n/usr/sbin/ip netns del srv 2>/dev/null\ntrue\nrm -rf /tmp/srutest/0"},
+			"if [ -e /var/run/netns/cli ]; then for p in $(/usr/sbin/ip netns pids cli 2>/dev/null); do kill -9 $p 2>/dev/null; done; /usr/sbin/ip netns del cli 2>/dev/null; fi\n" +
+				"if [ -e /var/run/netns/srv ]; then for p in $(/usr/sbin/ip netns pids srv 2>/dev/null); do kill -9 $p 2>/dev/null; done; /usr/sbin/ip netns del srv 2>/dev/null; fi\ntrue\nrm -rf /tmp/srutest/0"},
 		{"slot 2 cleanup names its own netns", join2.cleanup(),
-			"for p in $(/usr/sbin/ip netns pids cli2 2>/dev/null); do kill -9 $p 2>/dev/null; done\n/usr/sbin/ip netns del cli2 2>/dev/null\n" +
-				"for p in $(/usr/sbin/ip netns pids srv2 2>/dev/null); do kill -9 $p 2>/dev/null; done\n/usr/sbin/ip netns del srv2 2>/dev/null\ntrue\nrm -rf /tmp/srutest/2"},
+			"if [ -e /var/run/netns/cli2 ]; then for p in $(/usr/sbin/ip netns pids cli2 2>/dev/null); do kill -9 $p 2>/dev/null; done; /usr/sbin/ip netns del cli2 2>/dev/null; fi\n" +
+				"if [ -e /var/run/netns/srv2 ]; then for p in $(/usr/sbin/ip netns pids srv2 2>/dev/null); do kill -9 $p 2>/dev/null; done; /usr/sbin/ip netns del srv2 2>/dev/null; fi\ntrue\nrm -rf /tmp/srutest/2"},
 		{"server", connect0.server().script(),
 			"/usr/sbin/ip netns exec srv /tmp/srutest/0/srutest-pair server --listen 192.0.2.1:5000 --mptcp=true --ready /tmp/srutest/0/server.ready --timeout 600s >/tmp/srutest/0/server.json 2>/tmp/srutest/0/server.err </dev/null &\n" +
 				"echo $!\n/tmp/srutest/0/srutest-pair wait --file /tmp/srutest/0/server.ready --timeout 25s"},
