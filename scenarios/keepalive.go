@@ -120,7 +120,7 @@ func (k *keepaliveScenario) run(ctx context.Context, s *session, c cellCmds) (o 
 		if _, crashed := crashConsole(err); crashed || ctx.Err() != nil {
 			return // the runner throws that guest away
 		}
-		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 20*time.Second)
+		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.scaled(defaultTimeout))
 		defer cancel()
 		if err != nil {
 			// Whatever the pair and tcpdump wrote explains the failure.
