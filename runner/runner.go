@@ -442,7 +442,7 @@ func (g *guestSlot) runTogether(ctx context.Context, batch []item, round int) []
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cell := r.runCell(ctx, g.m, x, i, round, g.kdir, g.pair)
+			cell := r.runCell(ctx, g.m, x, cellPlace{slot: i, of: len(batch), round: round}, g.kdir, g.pair)
 			r.logf("   %s × %s: %s (%s) %s", g.k.Name, x.it.Scenario, cell.Outcome, cell.Duration.Round(100*time.Millisecond), cell.Reason)
 			out[i] = result{x.idx, cell}
 		}()
@@ -466,7 +466,20 @@ func artifactsDir(kdir, scenario string, round int) string {
 	return d
 }
 
-func (r *Runner) runCell(ctx context.Context, m Guest, x item, slot, round int, kdir, guestPair string) report.Cell {
+// cellPlace is where a cell runs: its slot among the of cells that run at
+// once, in which round of --repeat.
+type cellPlace struct{ slot, of, round int }
+
+// timeScale multiplies a cell's default guest deadlines: the accelerator's
+// factor (×3 under TCG), times the cells sharing the guest, since each
+// step then shares the guest's CPU with theirs. A deadline only bounds a
+// hung guest; one that expires on a healthy, busy guest is a false ERROR.
+func timeScale(accel string, cells int) float64 {
+	return float64(vm.Scale(accel)) * float64(max(cells, 1))
+}
+
+func (r *Runner) runCell(ctx context.Context, m Guest, x item, at cellPlace, kdir, guestPair string) report.Cell {
+	slot, round := at.slot, at.round
 	t0 := time.Now()
 	it := x.it
 	adir := artifactsDir(kdir, it.Scenario, round)
@@ -486,7 +499,7 @@ func (r *Runner) runCell(ctx context.Context, m Guest, x item, slot, round int, 
 		case <-sctx.Done():
 		}
 	}()
-	scale := float64(vm.Scale(m.Accel()))
+	scale := timeScale(m.Accel(), at.of)
 	cell := x.sc.Run(sctx, scenarios.Env{Guest: m, Pair: r.Pair, Artifacts: adir, Log: r.Log, Slot: slot, TimeScale: scale, GuestPair: guestPair})
 	cell.Scenario = it.Scenario
 	cell.Expected = it.Expected

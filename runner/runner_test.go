@@ -654,3 +654,15 @@ func TestImageBuildOverlapsGuests(t *testing.T) {
 		t.Errorf("events: %s (k2's image must be built while k1 runs)", got)
 	}
 }
+
+func TestTimeScale(t *testing.T) {
+	for _, tc := range []struct {
+		accel string
+		cells int
+		want  float64
+	}{{"kvm", 1, 1}, {"kvm", 5, 5}, {"tcg", 1, 3}, {"tcg", 5, 15}, {"tcg", 0, 3}} {
+		if got := timeScale(tc.accel, tc.cells); got != tc.want {
+			t.Errorf("timeScale(%s, %d) = %v, want %v", tc.accel, tc.cells, got, tc.want)
+		}
+	}
+}

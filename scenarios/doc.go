@@ -37,7 +37,8 @@
 // address. Timing is per cell, relative to its own client's readiness, so
 // a slow guest stretches a cell without moving its snapshots against its
 // probes. Default guest command deadlines are multiplied by Env.TimeScale
-// (×3 under TCG).
+// (the runner sets ×3 under TCG, times the number of cells sharing the
+// guest: each step shares its CPU with theirs).
 //
 // # Verdicts
 //
