@@ -528,7 +528,7 @@ func (r *Runner) runCell(ctx context.Context, m Guest, x item, at cellPlace, kdi
 
 // alive checks the guest still answers before it is reused.
 func alive(ctx context.Context, m Guest) bool {
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second*vm.Scale(m.Accel()))
 	defer cancel()
 	res, err := m.Exec(ctx, "true")
 	return err == nil && res.ExitCode == 0
