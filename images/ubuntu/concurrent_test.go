@@ -82,4 +82,3 @@ func TestConcurrentDownloadsShareCache(t *testing.T) {
 		t.Errorf("%d GETs, want 1: the others should wait for the lock and find the file", gets)
 	}
 }
-
