@@ -13,7 +13,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -127,20 +126,12 @@ func (r *Runner) logf(format string, args ...any) {
 	}
 }
 
-var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._+-]+`)
-
-// Slug turns a kernel name into a directory name.
-func Slug(s string) string {
-	s = unsafeChars.ReplaceAllString(s, "_")
-	if len(s) > 80 {
-		s = s[:80]
-	}
-	return strings.Trim(s, "_.")
-}
+// Slug turns a kernel or scenario name into a directory name (plan.DirName;
+// plan files with names that give "" or collide are rejected at load).
+func Slug(s string) string { return plan.DirName(s) }
 
 func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, repros map[string]plan.Repro) report.Kernel {
 	kr := report.Kernel{Name: k.Name, Spec: k.Spec, Role: k.Role, Pocket: k.Pocket}
-	kdir := filepath.Join(r.Out, Slug(k.Name))
 	errorAll := func(reason, console string) report.Kernel {
 		kr.Error = reason
 		for _, it := range k.Scenarios {
@@ -148,7 +139,8 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, repros map[string
 		}
 		return kr
 	}
-	if err := os.MkdirAll(kdir, 0o755); err != nil {
+	kdir, err := ownedDir(r.Out, Slug(k.Name), false)
+	if err != nil {
 		return errorAll("artifacts dir: "+err.Error(), "")
 	}
 	r.logf("== %s: building image for %s", k.Name, k.Spec)
@@ -241,8 +233,10 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, repros map[string
 
 func (r *Runner) runCell(ctx context.Context, m Guest, k plan.Kernel, it plan.Item, kdir string, repros map[string]plan.Repro) report.Cell {
 	t0 := time.Now()
-	adir := filepath.Join(kdir, Slug(it.Scenario))
-	os.RemoveAll(adir)
+	adir, err := ownedDir(kdir, Slug(it.Scenario), true)
+	if err != nil {
+		return report.Cell{Scenario: it.Scenario, Outcome: report.Error, Expected: it.Expected, Reason: "artifacts dir: " + err.Error()}
+	}
 	var sc scenarios.Scenario
 	if rp, ok := repros[it.Scenario]; ok {
 		sc = &scenarios.Reproducer{ID: rp.Name, Files: rp.Files, Command: rp.Command, Timeout: rp.Timeout}
