@@ -3,9 +3,12 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/srutest/srutest/internal/bounded"
 )
 
 // dirMarker is the empty file srutest leaves in every kernel and cell
@@ -58,4 +61,23 @@ func ownedDir(parent, name string, clear bool) (string, error) {
 		}
 	}
 	return dir, nil
+}
+
+// maxConsoleSaved bounds a saved guest console (console-<n>.log): a guest
+// flooding its console must not make the copy grow srutest's memory.
+const maxConsoleSaved = 16 << 20
+
+// copyHeadTail copies src to dst keeping at most head bytes from its start
+// and tail bytes from its end, with a line saying how much was cut between.
+func copyHeadTail(src, dst string, head, tail int) error {
+	f, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	b := bounded.New(head, tail)
+	if _, err := io.Copy(b, f); err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b.Bytes(), 0o644)
 }

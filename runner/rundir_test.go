@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -79,5 +80,21 @@ func TestOwnedDir(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(d, "old.txt")); !os.IsNotExist(err) {
 		t.Errorf("a reused cell dir keeps the last run's files: %v", err)
+	}
+}
+
+// TestSavedConsoleBounded: a flooded console is saved as head + tail with a
+// line saying how much was cut, not read whole into memory.
+func TestSavedConsoleBounded(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "console.log")
+	os.WriteFile(src, append([]byte("boot\n"), make([]byte, 1<<20)...), 0o644)
+	dst := filepath.Join(dir, "console-1.log")
+	if err := copyHeadTail(src, dst, 1024, 1024); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(dst)
+	if len(b) > 2048+200 || !bytes.HasPrefix(b, []byte("boot\n")) || !bytes.Contains(b, []byte("bytes cut by srutest")) {
+		t.Errorf("saved %d bytes: %q…", len(b), b[:min(len(b), 80)])
 	}
 }

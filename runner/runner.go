@@ -291,10 +291,7 @@ func alive(ctx context.Context, m Guest) bool {
 }
 
 func saveConsole(m Guest, kdir string, n int) {
-	data, err := os.ReadFile(m.Console())
-	if err == nil {
-		os.WriteFile(filepath.Join(kdir, fmt.Sprintf("console-%d.log", n)), data, 0o644)
-	}
+	copyHeadTail(m.Console(), filepath.Join(kdir, fmt.Sprintf("console-%d.log", n)), maxConsoleSaved/2, maxConsoleSaved/2)
 }
 
 // maxConsoleExcerpt bounds a cell's console.txt (a looping trace can print
