@@ -98,3 +98,18 @@ func TestSavedConsoleBounded(t *testing.T) {
 		t.Errorf("saved %d bytes: %q…", len(b), b[:min(len(b), 80)])
 	}
 }
+
+// TestLogStripsGuestControlChars: a reproducer's stderr line becomes the
+// cell reason the progress log prints; a guest writing escape sequences
+// (retitle the terminal, clear the screen) must not reach the terminal.
+func TestLogStripsGuestControlChars(t *testing.T) {
+	var log bytes.Buffer
+	r := &Runner{Log: &log}
+	r.logf("   %s × %s: %s", "k1", "repro", "command exited 1: \x1b]0;owned\x07\x1b[2Jgone\r")
+	if bytes.ContainsAny(log.Bytes(), "\x1b\x07\r") {
+		t.Errorf("control characters reached the log: %q", log.String())
+	}
+	if !bytes.Contains(log.Bytes(), []byte("gone")) {
+		t.Errorf("text lost: %q", log.String())
+	}
+}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/srutest/srutest/images"
+	"github.com/srutest/srutest/internal/termtext"
 	"github.com/srutest/srutest/plan"
 	"github.com/srutest/srutest/report"
 	"github.com/srutest/srutest/scenarios"
@@ -122,7 +123,8 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 
 func (r *Runner) logf(format string, args ...any) {
 	if r.Log != nil {
-		fmt.Fprintf(r.Log, format+"\n", args...)
+		// Reasons quote guest output: no escape sequence reaches the terminal.
+		fmt.Fprintln(r.Log, termtext.Clean(fmt.Sprintf(format, args...)))
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/srutest/srutest/internal/bounded"
+	"github.com/srutest/srutest/internal/termtext"
 )
 
 // abortGrace is how long an aborted session gets to wind down (its output
@@ -218,6 +219,7 @@ func (g *gate) shut() {
 // logf writes one progress line to w, if any.
 func logf(w io.Writer, format string, args ...any) {
 	if w != nil {
-		fmt.Fprintf(w, format+"\n", args...)
+		// vm messages quote the guest (agent errors, console lines).
+		fmt.Fprintln(w, termtext.Clean(fmt.Sprintf(format, args...)))
 	}
 }

@@ -206,6 +206,9 @@ func (f *fetcher) getSmall(ctx context.Context, url string, max int64) ([]byte, 
 func (f *fetcher) download(ctx context.Context, url, dst string, size int64, sum string) (err error) {
 	if ok, _ := fileMatches(dst, size, sum); ok {
 		f.progress.add(size)
+		// Last use, for `srutest cache prune --older-than`.
+		now := time.Now()
+		os.Chtimes(dst, now, now)
 		return nil
 	}
 	dir, base := filepath.Dir(dst), filepath.Base(dst)

@@ -76,3 +76,17 @@ func samePath(f *os.File, path string) bool {
 	b, err := os.Stat(path)
 	return err == nil && os.SameFile(a, b)
 }
+
+// RemoveIfFree removes the lock file at path if no process holds the lock
+// (a lock file left by a killed process), taking the lock while removing
+// it so no holder can be cut out. It reports whether it removed the file.
+func RemoveIfFree(path string) bool {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // one try, no waiting
+	l, err := Acquire(ctx, path)
+	if err != nil {
+		return false
+	}
+	l.Unlock() // removes the file
+	return true
+}
