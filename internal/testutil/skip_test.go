@@ -27,7 +27,8 @@ func TestUnavailableFailsWhenRequired(t *testing.T) {
 	t.Setenv(RequiredEnv, "1")
 	r = &recTB{TB: t}
 	Unavailable(r, "no %s", "busybox")
-	if r.fatal == "" || r.skip != "" {
-		t.Errorf("required: skip %q fatal %q", r.skip, r.fatal)
+	// (A real Fatalf ends the test there; the recorder carries on.)
+	if r.fatal == "" {
+		t.Errorf("required: not a failure (skip %q)", r.skip)
 	}
 }
