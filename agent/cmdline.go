@@ -71,10 +71,3 @@ func CmdlineValue(cmdline, key string) (string, bool) {
 	}
 	return val, found
 }
-
-// ModeParam is the kernel parameter that selects the agent's mode; its only
-// value today is ModeMarker.
-const (
-	ModeParam  = "srutest.mode"
-	ModeMarker = "marker"
-)

@@ -26,7 +26,7 @@ type Config struct {
 	// Reaper starts commands (see Reaper); nil starts them plainly.
 	Reaper *Reaper
 
-	// PowerOff handles the global request "srutest-poweroff"; nil refuses it.
+	// PowerOff handles the global request wire.PowerOffRequest; nil refuses it.
 	PowerOff func()
 
 	// PTMX is the pty multiplexer; default /dev/ptmx.

@@ -15,22 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-// Console lines the host looks for.
-const (
-	Marker      = "SRUTEST-MARKER"       // marker mode: printed just before power-off
-	Ready       = "SRUTEST-READY"        // SSH is listening
-	ErrorPrefix = "SRUTEST-AGENT-ERROR:" // fatal error; the guest powers off next
-)
-
-// Guest paths (docs/contracts.md; images writes them).
-const (
-	ModulesListPath = "/etc/srutest/modules"
-	HostKeyPath     = "/etc/srutest/ssh_host_ed25519"
-	AuthorizedPath  = "/etc/srutest/authorized_keys"
-	ModulesLogPath  = "/run/srutest/modules.log"
-	BootLogPath     = "/run/srutest/boot.log" // uptime at each boot step
+	"github.com/srutest/srutest/internal/wire"
 )
 
 // netWait bounds the wait for eth0 after virtio_net loaded.
@@ -43,8 +29,8 @@ func Main() {
 	// Marker mode is the boot floor: nothing but proc before the marker.
 	mount("proc", "/proc", "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
 	cmdline, _ := os.ReadFile("/proc/cmdline")
-	if v, _ := CmdlineValue(string(cmdline), ModeParam); v == ModeMarker {
-		io.WriteString(console(), Marker+"\n")
+	if v, _ := CmdlineValue(string(cmdline), wire.ModeParam); v == wire.ModeMarker {
+		io.WriteString(console(), wire.Marker+"\n")
 		powerOff()
 	}
 	defer func() {
@@ -100,7 +86,7 @@ func boot() error {
 	}()
 
 	chain, rest := SplitNetChain(readModuleList(con))
-	mlog := &modulesLog{path: ModulesLogPath}
+	mlog := &modulesLog{path: wire.ModulesLogPath}
 	failed := reportFailures(con, LoadModules(chain, FinitModule, mlog))
 	steps.mark(fmt.Sprintf("%d NIC modules loaded", len(chain)))
 
@@ -112,7 +98,7 @@ func boot() error {
 		case errors.Is(err, ErrNoInterface) && failed != nil:
 			err = fmt.Errorf("%w within %v (module failures: %v)", err, netWait, failed)
 		case errors.Is(err, ErrNoInterface) && len(chain) == 0:
-			err = fmt.Errorf("%w within %v (no virtio_net in %s: not built in either?)", err, netWait, ModulesListPath)
+			err = fmt.Errorf("%w within %v (no virtio_net in %s: not built in either?)", err, netWait, wire.ModulesListPath)
 		case errors.Is(err, ErrNoInterface):
 			err = fmt.Errorf("%w within %v", err, netWait)
 		}
@@ -127,13 +113,13 @@ func boot() error {
 	cfg, l := prep.cfg, prep.l
 	ready := make(chan struct{})
 	cfg.ModulesReady = ready
-	io.WriteString(con, Ready+"\n")
+	io.WriteString(con, wire.Ready+"\n")
 	steps.mark("ssh listening")
 	go func() {
 		defer close(ready)
 		reportFailures(con, LoadModules(rest, FinitModule, mlog))
 		steps.mark(fmt.Sprintf("%d more modules loaded", len(rest)))
-		os.WriteFile(BootLogPath, steps.bytes(), 0o644)
+		os.WriteFile(wire.BootLogPath, steps.bytes(), 0o644)
 	}()
 	return Serve(ctx, l, cfg)
 }
@@ -141,7 +127,7 @@ func boot() error {
 // readModuleList reads the load order; problems are printed, not fatal (a
 // kernel with everything built in has an empty list).
 func readModuleList(con io.Writer) []string {
-	data, err := os.ReadFile(ModulesListPath)
+	data, err := os.ReadFile(wire.ModulesListPath)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
@@ -151,7 +137,7 @@ func readModuleList(con io.Writer) []string {
 	}
 	modules, err := ParseModuleList(data)
 	if err != nil {
-		fmt.Fprintf(con, "srutest-agent: %s: %v\n", ModulesListPath, err)
+		fmt.Fprintf(con, "srutest-agent: %s: %v\n", wire.ModulesListPath, err)
 	}
 	return modules
 }
@@ -168,7 +154,7 @@ func prepareSSH(ctx context.Context, reaper *Reaper, con io.Writer) (Config, net
 	if _, err := os.Stat("/dev/pts/ptmx"); err == nil {
 		cfg.PTMX = "/dev/pts/ptmx" // this devpts instance's multiplexer
 	}
-	if err := cfg.LoadKeys(HostKeyPath, AuthorizedPath); err != nil {
+	if err := cfg.LoadKeys(wire.HostKeyPath, wire.AuthorizedPath); err != nil {
 		return cfg, nil, err
 	}
 	// Go listens with MPTCP by default where the kernel has it; the
@@ -184,7 +170,7 @@ func prepareSSH(ctx context.Context, reaper *Reaper, con io.Writer) (Config, net
 }
 
 // timeline records the uptime (CLOCK_BOOTTIME) of each boot step, for
-// BootLogPath: where the time between kernel start and SSH goes.
+// wire.BootLogPath: where the time between kernel start and SSH goes.
 type timeline struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
@@ -296,8 +282,8 @@ func console() io.Writer {
 
 // fatal prints err for the host and powers off.
 func fatal(err error) {
-	msg := bytes.ReplaceAll([]byte(err.Error()), []byte("\n"), []byte("\n"+ErrorPrefix+" "))
-	fmt.Fprintf(console(), "%s %s\n", ErrorPrefix, msg)
+	msg := bytes.ReplaceAll([]byte(err.Error()), []byte("\n"), []byte("\n"+wire.ErrorPrefix+" "))
+	fmt.Fprintf(console(), "%s %s\n", wire.ErrorPrefix, msg)
 	powerOff()
 }
 
@@ -314,7 +300,7 @@ func powerOff() {
 	}
 	unix.Sync()
 	err := unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
-	fmt.Fprintf(console(), "%s power off: %v\n", ErrorPrefix, err)
+	fmt.Fprintf(console(), "%s power off: %v\n", wire.ErrorPrefix, err)
 	for {
 		time.Sleep(time.Hour)
 	}

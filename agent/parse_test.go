@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/srutest/srutest/internal/wire"
 )
 
 func TestParseCmdline(t *testing.T) {
@@ -49,10 +51,10 @@ func TestCmdlineValue(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		v, ok := CmdlineValue(string(data), ModeParam)
+		v, ok := CmdlineValue(string(data), wire.ModeParam)
 		wantMarker := strings.Contains(f, "marker")
-		if ok != wantMarker || (v == ModeMarker) != wantMarker {
-			t.Errorf("%s: %s = %q, %v; marker expected: %v", f, ModeParam, v, ok, wantMarker)
+		if ok != wantMarker || (v == wire.ModeMarker) != wantMarker {
+			t.Errorf("%s: %s = %q, %v; marker expected: %v", f, wire.ModeParam, v, ok, wantMarker)
 		}
 		if v, ok := CmdlineValue(string(data), "console"); !ok || v != "ttyS0" {
 			t.Errorf("%s: console = %q, %v", f, v, ok)
@@ -73,13 +75,13 @@ func TestCmdlineValue(t *testing.T) {
 		in, key, want string
 		found         bool
 	}{
-		{"srutest.mode=marker", ModeParam, ModeMarker, true},
-		{"srutest.mode=x srutest.mode=marker", ModeParam, ModeMarker, true},
-		{"srutest.mode=marker srutest.mode=", ModeParam, "", true},
-		{"srutest.modex=marker", ModeParam, "", false},
-		{"xsrutest.mode=marker", ModeParam, "", false},
-		{"srutest=marker", ModeParam, "", false},
-		{`x="srutest.mode=marker"`, ModeParam, "", false},
+		{"srutest.mode=marker", wire.ModeParam, wire.ModeMarker, true},
+		{"srutest.mode=x srutest.mode=marker", wire.ModeParam, wire.ModeMarker, true},
+		{"srutest.mode=marker srutest.mode=", wire.ModeParam, "", true},
+		{"srutest.modex=marker", wire.ModeParam, "", false},
+		{"xsrutest.mode=marker", wire.ModeParam, "", false},
+		{"srutest=marker", wire.ModeParam, "", false},
+		{`x="srutest.mode=marker"`, wire.ModeParam, "", false},
 	} {
 		v, ok := CmdlineValue(tc.in, tc.key)
 		if v != tc.want || ok != tc.found {

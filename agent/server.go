@@ -10,15 +10,13 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/srutest/srutest/internal/wire"
 )
 
 // handshakeTimeout bounds the SSH handshake of one connection, so a client
 // that connects and says nothing does not hold a goroutine forever.
 const handshakeTimeout = 30 * time.Second
-
-// PowerOffRequest is the global request that makes the agent power the
-// guest off (sync, then reboot(POWER_OFF)).
-const PowerOffRequest = "srutest-poweroff"
 
 // Serve serves SSH on l until ctx ends or l fails. On return the listener
 // and every connection are closed and every session has ended (its
@@ -99,7 +97,7 @@ func serveConn(ctx context.Context, c net.Conn, sc *ssh.ServerConfig, cfg *Confi
 
 func globalRequests(reqs <-chan *ssh.Request, cfg *Config) {
 	for r := range reqs {
-		if r.Type == PowerOffRequest && cfg.PowerOff != nil {
+		if r.Type == wire.PowerOffRequest && cfg.PowerOff != nil {
 			r.Reply(true, nil)
 			cfg.PowerOff()
 			continue

@@ -23,6 +23,8 @@ import (
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
 	"golang.org/x/sys/unix"
+
+	"github.com/srutest/srutest/internal/wire"
 )
 
 // testReaper makes the test binary behave like PID 1: it is a child
@@ -700,7 +702,7 @@ func TestGlobalRequests(t *testing.T) {
 	if err != nil || ok {
 		t.Errorf("unknown request: ok=%v err=%v", ok, err)
 	}
-	ok, _, err = c.SendRequest(PowerOffRequest, true, nil)
+	ok, _, err = c.SendRequest(wire.PowerOffRequest, true, nil)
 	if err != nil || !ok {
 		t.Errorf("poweroff: ok=%v err=%v", ok, err)
 	}
@@ -715,7 +717,7 @@ func TestGlobalRequests(t *testing.T) {
 
 	// Without a PowerOff handler the request is refused.
 	c2 := startServer(t, nil).dial(t)
-	if ok, _, err := c2.SendRequest(PowerOffRequest, true, nil); err != nil || ok {
+	if ok, _, err := c2.SendRequest(wire.PowerOffRequest, true, nil); err != nil || ok {
 		t.Errorf("poweroff without handler: ok=%v err=%v", ok, err)
 	}
 }

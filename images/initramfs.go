@@ -8,13 +8,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/srutest/srutest/internal/wire"
 )
 
-// Guest paths the agent reads (docs/contracts.md).
+// Guest files besides the agent's own (its paths are in internal/wire).
 const (
-	GuestModulesList  = "/etc/srutest/modules"
-	GuestHostKey      = "/etc/srutest/ssh_host_ed25519"
-	GuestAuthorized   = "/etc/srutest/authorized_keys"
 	guestPasswd       = "root:x:0:0:root:/root:/bin/sh\ntcpdump:x:104:108:tcpdump:/nonexistent:/bin/false\n"
 	guestGroup        = "root:x:0:\ntcpdump:x:108:\n"
 	guestNsswitch     = "passwd: files\ngroup: files\nhosts: files\n"
@@ -112,8 +111,8 @@ func writeInitramfs(w io.Writer, s initramfsSpec) error {
 		{"etc/group", 0o644, []byte(guestGroup)},
 		{"etc/nsswitch.conf", 0o644, []byte(guestNsswitch)},
 		{"etc/hosts", 0o644, []byte(guestHosts)},
-		{strings.TrimPrefix(GuestHostKey, "/"), 0o600, s.HostKeyPEM},
-		{strings.TrimPrefix(GuestAuthorized, "/"), 0o644, s.ClientPub},
+		{strings.TrimPrefix(wire.HostKeyPath, "/"), 0o600, s.HostKeyPEM},
+		{strings.TrimPrefix(wire.AuthorizedPath, "/"), 0o644, s.ClientPub},
 	}
 	var list strings.Builder
 	if s.Release != "" {
@@ -137,7 +136,7 @@ func writeInitramfs(w io.Writer, s initramfsSpec) error {
 		name string
 		perm uint32
 		data []byte
-	}{strings.TrimPrefix(GuestModulesList, "/"), guestModulesPerms, []byte(list.String())})
+	}{strings.TrimPrefix(wire.ModulesListPath, "/"), guestModulesPerms, []byte(list.String())})
 	for _, f := range files {
 		if err := cw.Bytes(f.name, f.perm, f.data); err != nil {
 			return err

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/srutest/srutest/internal/wire"
 )
 
 // Machine is one running QEMU guest reachable over SSH. Create it with
@@ -48,12 +50,6 @@ type Result struct {
 // maxPortAttempts bounds the retries when the forward port is taken
 // between choosing it and QEMU binding it.
 const maxPortAttempts = 5
-
-// agentReady is the console line the guest agent prints once its SSH
-// server listens and eth0 is up (agent.Ready; vm does not import agent).
-// Start uses it only to dial at once (see dialSSH): the SSH handshake
-// remains the readiness check.
-const agentReady = "SRUTEST-READY"
 
 // bootTail is how many console lines a BootError quotes.
 const bootTail = 30
@@ -93,7 +89,7 @@ func Start(ctx context.Context, cfg Config) (*Machine, error) {
 
 // startOnce is one boot attempt; see Start.
 func startOnce(ctx, bctx context.Context, cfg Config, accel string, timeout time.Duration, auth *sshAuth) (*Machine, error) {
-	m, err := launch(cfg, accel, agentReady)
+	m, err := launch(cfg, accel, wire.Ready)
 	if err != nil {
 		return nil, err
 	}
@@ -239,16 +235,12 @@ func (m *Machine) bootFailure(ctx, bctx context.Context, timeout time.Duration, 
 	return infra(stage, err)
 }
 
-// agentErrorPrefix starts the line the guest agent prints before it powers
-// the guest off on a fatal error (agent.ErrorPrefix).
-const agentErrorPrefix = "SRUTEST-AGENT-ERROR:"
-
 // agentError returns the text of the last agent error line in console, "".
 func agentError(console string) string {
 	why := ""
 	for _, l := range strings.Split(console, "\n") {
-		if i := strings.Index(l, agentErrorPrefix); i >= 0 {
-			why = strings.TrimSpace(l[i+len(agentErrorPrefix):])
+		if i := strings.Index(l, wire.ErrorPrefix); i >= 0 {
+			why = strings.TrimSpace(l[i+len(wire.ErrorPrefix):])
 		}
 	}
 	return why
@@ -337,7 +329,7 @@ const (
 	killWait     = termGrace + 5*time.Second // SIGTERM, SIGKILL after termGrace, then only the reaper's latency
 )
 
-// Close shuts the machine down: SSH global request "srutest-poweroff",
+// Close shuts the machine down: SSH global request wire.PowerOffRequest,
 // then QMP "quit", then SIGTERM and SIGKILL to the process group, each
 // step bounded.
 // It always reaps QEMU and removes the temp dir. Close is idempotent.
@@ -352,7 +344,7 @@ func (m *Machine) close() error {
 	var errs []error
 	if m.client != nil && !m.proc.hasExited() {
 		// wantReply=false: a guest that powers off cannot answer.
-		go m.client.SendRequest("srutest-poweroff", false, nil)
+		go m.client.SendRequest(wire.PowerOffRequest, false, nil)
 		if m.proc.waitExit(poweroffWait) {
 			logf(m.cfg.Log, "vm: guest powered off")
 		}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/srutest/srutest/images"
 	"github.com/srutest/srutest/internal/bench"
+	"github.com/srutest/srutest/internal/wire"
 	"github.com/srutest/srutest/plan"
 	"github.com/srutest/srutest/report"
 	"github.com/srutest/srutest/runner"
@@ -213,8 +214,8 @@ func markerBoot(ctx context.Context, g *globals, b *images.Builder, img *images.
 	}
 	cfg := g.vmConfig()
 	cfg.Kernel, cfg.Initrd = img.Kernel, initrd
-	cfg.Append = append(cfg.Append, "srutest.mode=marker")
-	return vm.BootToMarker(ctx, cfg, "SRUTEST-MARKER")
+	cfg.Append = append(cfg.Append, wire.MarkerArg)
+	return vm.BootToMarker(ctx, cfg, wire.Marker)
 }
 
 // sshBoot boots img to SSH-ready, then (outside the measured time) reads
@@ -229,7 +230,7 @@ func sshBoot(ctx context.Context, g *globals, img *images.Image) (time.Duration,
 	}
 	d := time.Since(t0)
 	var steps []guestStep
-	if res, err := m.Exec(ctx, "dmesg; echo "+timelineSep+"; cat /run/srutest/boot.log"); err == nil {
+	if res, err := m.Exec(ctx, "dmesg; echo "+timelineSep+"; cat "+wire.BootLogPath); err == nil {
 		steps = parseGuestTimeline(string(res.Stdout))
 	}
 	return d, steps, m.Close()

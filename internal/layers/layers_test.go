@@ -14,34 +14,52 @@ import (
 const module = "github.com/srutest/srutest"
 
 // rule: packages under From (module-relative prefix) must not depend, even
-// transitively, on any package under the prefixes in Not.
+// transitively, on any package under the prefixes in Not, nor, when Only is
+// set, on any package of the module outside the prefixes in Only.
 type rule struct {
 	From string
 	Not  []string
 	Why  string
+	Only []string
 }
+
+// leaves are the internal packages that import nothing of the host-side
+// stages; the agent (built into every guest) may use these and nothing else.
+var leaves = []string{"internal/wire", "internal/bounded", "internal/proc", "internal/flock", "internal/termtext", "internal/debver"}
 
 var rules = []rule{
 	{"vm", []string{"scenarios", "report", "plan", "images", "runner", "cmd"},
-		"vm boots and drives QEMU guests; it knows nothing of MPTCP, plans, images or reports"},
+		"vm boots and drives QEMU guests; it knows nothing of MPTCP, plans, images or reports", nil},
 	{"images", []string{"vm", "scenarios", "runner", "report", "plan", "cmd"},
-		"images turns kernel specs into guest images without a running guest"},
+		"images turns kernel specs into guest images without a running guest", nil},
 	{"report", []string{"agent", "vm", "images", "scenarios", "plan", "runner", "cmd"},
-		"report reads only its own results model"},
+		"report reads only its own results model", nil},
 	{"agent", []string{"vm", "images", "runner", "scenarios", "report", "plan", "cmd"},
-		"agent is the guest's PID 1 and imports nothing of the host side"},
+		"agent is the guest's PID 1 and imports nothing of the host side", nil},
 	{"scenarios", []string{"vm", "images", "runner", "plan", "cmd"},
-		"scenarios talk to a Guest interface, never to QEMU, images or the plan"},
+		"scenarios talk to a Guest interface, never to QEMU, images or the plan", nil},
 	{"plan", []string{"vm", "images", "runner", "scenarios", "cmd"},
-		"plan only parses and expands plan files"},
-	{"runner", []string{"cmd"}, "runner is used by the commands, never the other way round"},
-	{"", []string{"e2e", "internal/layers"}, "test-only packages are not imported"},
+		"plan only parses and expands plan files", nil},
+	{"runner", []string{"cmd"}, "runner is used by the commands, never the other way round", nil},
+	{"agent", nil, "agent shares only the wire and leaf helpers with the host", leaves},
+	{"internal/wire", []string{""}, "the agent<->host wire is a leaf both ends import", nil},
+	{"", []string{"e2e", "internal/layers"}, "test-only packages are not imported", nil},
 }
 
 // under reports whether pkg (module-relative) is prefix or below it; the
 // empty prefix matches every package of the module.
 func under(pkg, prefix string) bool {
 	return prefix == "" || pkg == prefix || strings.HasPrefix(pkg, prefix+"/")
+}
+
+// underAny reports whether pkg is under one of prefixes.
+func underAny(pkg string, prefixes []string) bool {
+	for _, p := range prefixes {
+		if under(pkg, p) {
+			return true
+		}
+	}
+	return false
 }
 
 func TestImportRules(t *testing.T) {
@@ -70,6 +88,9 @@ func TestImportRules(t *testing.T) {
 					if under(d, not) {
 						t.Errorf("%s depends on %s: breaks the rule %q may not import %q (%s)", pkg, d, r.From, not, r.Why)
 					}
+				}
+				if r.Only != nil && !underAny(d, r.Only) {
+					t.Errorf("%s depends on %s: breaks the rule %q may import only %v (%s)", pkg, d, r.From, r.Only, r.Why)
 				}
 			}
 		}
