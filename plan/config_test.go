@@ -138,3 +138,27 @@ func FuzzParse(f *testing.F) {
 		Parse(data, known) //nolint:errcheck // only panics matter
 	})
 }
+
+// Ad-hoc plans (--kernel) run every known scenario unless told which, and
+// refuse a scenario nobody knows before any kernel is built.
+func TestAdhoc(t *testing.T) {
+	p, err := Adhoc([]string{"deb:a.deb", "bzimage:b"}, nil, known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Name != "adhoc" || len(p.Kernels) != 2 || p.Kernels[1].Name != "bzimage:b" || p.Kernels[1].Spec != "bzimage:b" {
+		t.Fatalf("plan %+v", p)
+	}
+	for _, k := range p.Kernels {
+		if len(k.Scenarios) != len(known) || k.Scenarios[2] != (Item{"join", report.Pass}) {
+			t.Errorf("kernel %s: cells %+v", k.Name, k.Scenarios)
+		}
+	}
+	p, err = Adhoc([]string{"deb:a.deb"}, []string{"join"}, known)
+	if err != nil || len(p.Kernels[0].Scenarios) != 1 || p.Kernels[0].Scenarios[0].Scenario != "join" {
+		t.Errorf("--scenario join: %+v, %v", p, err)
+	}
+	if _, err := Adhoc([]string{"deb:a.deb"}, []string{"join", "joni"}, known); err == nil || !strings.Contains(err.Error(), `unknown scenario "joni"`) {
+		t.Errorf("unknown scenario: %v", err)
+	}
+}

@@ -145,8 +145,18 @@ func (f *File) Expand(opts Options, defaults []string) (*Plan, error) {
 	return p, nil
 }
 
-// Adhoc builds a plan from kernel specs given on the command line.
-func Adhoc(specs, scen []string) *Plan {
+// Adhoc builds a plan from kernel specs given on the command line: every
+// scenario of known on each kernel, or only those of scen, each of which
+// must be one of known.
+func Adhoc(specs, scen, known []string) (*Plan, error) {
+	for _, s := range scen {
+		if !slices.Contains(known, s) {
+			return nil, fmt.Errorf("unknown scenario %q (see srutest scenarios)", s)
+		}
+	}
+	if len(scen) == 0 {
+		scen = known
+	}
 	p := &Plan{Name: "adhoc"}
 	for _, s := range specs {
 		k := Kernel{Name: s, Spec: s}
@@ -155,7 +165,7 @@ func Adhoc(specs, scen []string) *Plan {
 		}
 		p.Kernels = append(p.Kernels, k)
 	}
-	return p
+	return p, nil
 }
 
 func baseName(p string) string {

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -59,7 +56,7 @@ machine, so they mean the same thing under KVM and TCG.
 				return err
 			}
 			var floor, ready []time.Duration
-			var timelines [][]guestStep
+			var timelines [][]bench.Step
 			// Warm-up rounds (both kinds, not counted) take the first-boot
 			// effects — marker image build, cold host caches — out of the
 			// medians; then the two kinds alternate so drift hits both.
@@ -80,27 +77,26 @@ machine, so they mean the same thing under KVM and TCG.
 				floor, ready = append(floor, f), append(ready, r)
 				fmt.Fprintf(os.Stderr, "run %d: marker %.2fs  ssh-ready %.2fs\n", i+1, f.Seconds(), r.Seconds())
 			}
-			mf, mr := median(floor), median(ready)
+			sum := bench.SummarizeBoot(floor, ready)
 			fmt.Printf("kernel %s (%s), %d runs, accel %s\n", img.Release, spec, runs, vm.DetectAccel(g.kvm))
-			fmt.Printf("boot to marker (floor)   median %.2fs  [%s]\n", mf.Seconds(), secs(floor))
-			fmt.Printf("boot to SSH-ready        median %.2fs  [%s]\n", mr.Seconds(), secs(ready))
-			ratio := mr.Seconds() / mf.Seconds()
+			fmt.Printf("boot to marker (floor)   median %.2fs  [%s]\n", sum.Floor.Seconds(), bench.Secs(floor))
+			fmt.Printf("boot to SSH-ready        median %.2fs  [%s]\n", sum.Ready.Seconds(), bench.Secs(ready))
 			verdict := "ok"
-			if ratio > 1.25 {
+			if !sum.OK {
 				verdict = "ABOVE TARGET"
 			}
-			fmt.Printf("ratio ssh-ready/floor    %.2f  (target ≤ 1.25: %s)\n", ratio, verdict)
+			fmt.Printf("ratio ssh-ready/floor    %.2f  (target ≤ %.2f: %s)\n", sum.Ratio, bench.BootRatioTarget, verdict)
 			if jsonPath != "" {
 				if err := bench.WriteJSON(jsonPath, map[string]any{
 					"bench": "boot", "kernel": img.Release, "spec": spec, "accel": vm.DetectAccel(g.kvm), "runs": runs,
-					"floor_s": mf.Seconds(), "ssh_ready_s": mr.Seconds(), "ratio": ratio, "ratio_target": 1.25, "loadavg": bench.LoadAvg(),
+					"floor_s": sum.Floor.Seconds(), "ssh_ready_s": sum.Ready.Seconds(), "ratio": sum.Ratio, "ratio_target": bench.BootRatioTarget, "loadavg": bench.LoadAvg(),
 				}); err != nil {
 					return err
 				}
 			}
 			// Where the SSH boot's time goes, in the guest's own clock (the
 			// wall time before uptime 0 is QEMU, firmware and decompression).
-			if tl := medianTimeline(timelines); len(tl) > 0 {
+			if tl := bench.MedianTimeline(timelines); len(tl) > 0 {
 				fmt.Println("ssh boot, guest uptime (median):")
 				for _, s := range tl {
 					fmt.Printf("  %7.3fs  %s\n", s.Uptime, s.Step)
@@ -200,7 +196,7 @@ func benchFloors(ctx context.Context, g *globals, b *images.Builder, p *plan.Pla
 			}
 			ds = append(ds, d)
 		}
-		floors[k.Name] = median(ds)
+		floors[k.Name] = bench.Median(ds)
 	}
 	return floors, nil
 }
@@ -220,7 +216,7 @@ func markerBoot(ctx context.Context, g *globals, b *images.Builder, img *images.
 
 // sshBoot boots img to SSH-ready, then (outside the measured time) reads
 // the guest's own timeline, and shuts it down.
-func sshBoot(ctx context.Context, g *globals, img *images.Image) (time.Duration, []guestStep, error) {
+func sshBoot(ctx context.Context, g *globals, img *images.Image) (time.Duration, []bench.Step, error) {
 	cfg := g.vmConfig()
 	cfg.Kernel, cfg.Initrd, cfg.HostKey, cfg.ClientKey = img.Kernel, img.Initrd, img.HostKey, img.ClientKey
 	t0 := time.Now()
@@ -229,93 +225,9 @@ func sshBoot(ctx context.Context, g *globals, img *images.Image) (time.Duration,
 		return 0, nil, err
 	}
 	d := time.Since(t0)
-	var steps []guestStep
-	if res, err := m.Exec(ctx, "dmesg; echo "+timelineSep+"; cat "+wire.BootLogPath); err == nil {
-		steps = parseGuestTimeline(string(res.Stdout))
+	var steps []bench.Step
+	if res, err := m.Exec(ctx, "dmesg; echo "+bench.TimelineSep+"; cat "+wire.BootLogPath); err == nil {
+		steps = bench.ParseTimeline(string(res.Stdout))
 	}
 	return d, steps, m.Close()
-}
-
-const timelineSep = "--- srutest boot.log ---"
-
-// guestStep is a point of the guest's boot in its own uptime.
-type guestStep struct {
-	Step   string
-	Uptime float64 // seconds
-}
-
-// parseGuestTimeline picks the kernel's initramfs and /init lines out of
-// dmesg and takes the agent's boot.log ("  1.682 agent started") as is.
-func parseGuestTimeline(out string) []guestStep {
-	var steps []guestStep
-	dmesg, agent, _ := strings.Cut(out, timelineSep)
-	for _, l := range strings.Split(dmesg, "\n") {
-		var name string
-		switch {
-		case strings.Contains(l, "Trying to unpack rootfs image as initramfs"):
-			name = "kernel: initramfs unpack starts"
-		case strings.Contains(l, "Freeing initrd memory"):
-			name = "kernel: initramfs unpacked"
-		case strings.Contains(l, "Run /init as init process"):
-			name = "kernel: runs /init"
-		default:
-			continue
-		}
-		open, close := strings.Index(l, "["), strings.Index(l, "]")
-		if open < 0 || close < open {
-			continue
-		}
-		if up, err := strconv.ParseFloat(strings.TrimSpace(l[open+1:close]), 64); err == nil {
-			steps = append(steps, guestStep{name, up})
-		}
-	}
-	for _, l := range strings.Split(agent, "\n") {
-		f := strings.Fields(l)
-		if len(f) < 2 {
-			continue
-		}
-		if up, err := strconv.ParseFloat(f[0], 64); err == nil {
-			steps = append(steps, guestStep{"agent: " + strings.Join(f[1:], " "), up})
-		}
-	}
-	return steps
-}
-
-// medianTimeline is the per-step median over runs, in first-run order.
-func medianTimeline(runs [][]guestStep) []guestStep {
-	var order []string
-	vals := map[string][]time.Duration{}
-	for _, r := range runs {
-		for _, s := range r {
-			if _, ok := vals[s.Step]; !ok {
-				order = append(order, s.Step)
-			}
-			vals[s.Step] = append(vals[s.Step], time.Duration(s.Uptime*float64(time.Second)))
-		}
-	}
-	var out []guestStep
-	for _, name := range order {
-		out = append(out, guestStep{name, median(vals[name]).Seconds()})
-	}
-	return out
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-func secs(ds []time.Duration) string {
-	var parts []string
-	for _, d := range ds {
-		parts = append(parts, fmt.Sprintf("%.2f", d.Seconds()))
-	}
-	return strings.Join(parts, " ")
 }

@@ -57,7 +57,6 @@ matches but some cell is FLAKY.`,
   srutest run backport.yaml      # linux-source-6.12 with and without 648de37416b3`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			known := scenarioNames()
 			var p *plan.Plan
 			switch {
 			case len(args) == 1 && len(f.kernels) > 0:
@@ -72,16 +71,10 @@ matches but some cell is FLAKY.`,
 					return err
 				}
 			case len(f.kernels) > 0:
-				sc := known
-				if len(f.scenarios) > 0 {
-					for _, s := range f.scenarios {
-						if _, ok := scenarios.Lookup(s); !ok {
-							return fmt.Errorf("unknown scenario %q (see srutest scenarios)", s)
-						}
-					}
-					sc = f.scenarios
+				var err error
+				if p, err = plan.Adhoc(f.kernels, f.scenarios, scenarioNames()); err != nil {
+					return err
 				}
-				p = plan.Adhoc(f.kernels, sc)
 			default:
 				return fmt.Errorf("give a plan file (e.g. demo.yaml) or --kernel SPEC")
 			}

@@ -1,7 +1,9 @@
-// Package bench turns a benchmark run into the ratios `srutest bench`
-// prints and writes as JSON: times against a floor measured in the same
-// run on the same machine, so a number means the same under KVM, TCG, an
-// idle or a loaded host. It reads only the results model.
+// Package bench is the arithmetic of `srutest bench`: it turns measured boots
+// (boot.go: medians, the SSH-ready/floor ratio, the guest's own boot
+// timeline) and a finished run (matrix.go) into the ratios the command prints
+// and writes as JSON: times against a floor measured in the same run on the
+// same machine, so a number means the same under KVM, TCG, an idle or a
+// loaded host. It reads only the results model; the command does the boots.
 package bench
 
 import (
