@@ -2,18 +2,31 @@
 // kernel (vmlinuz/bzImage) plus an uncompressed newc initramfs whose /init is
 // the srutest agent.
 //
+// Spec kinds (ParseSpec; each becomes a kernel layer, then an image):
+//
+//	apt:<pkg>[,<pkg>…]    host `apt-get download` (a glob picks the newest match)
+//	deb:<file|url>[,…]    local .deb files or HTTP(S) URLs; a bare *.deb path too
+//	dir:<vmlinuz>,<root>  a kernel and a modules tree on disk
+//	bzimage:<path>        a kernel with everything built in, no modules
+//	source:<tree|tarball>[,patch=…][,revert=…][,config=…][,localversion=…]
+//	                      a minimal module-free build by kconfig's embedded
+//	                      build-kernel.sh, build trees cached in kbuild/
+//	ubuntu:<query>        and any other kind a registered Resolver serves
+//	                      (images/ubuntu: the verified Ubuntu archive)
+//
 // It owns, in data-flow order:
 //
-//   - spec parsing (ParseSpec): apt:, deb:, dir:, bzimage:, bare *.deb, and
-//     kinds served by registered Resolvers (ubuntu: lives in images/ubuntu);
-//   - fetching: host `apt-get download` for apt:, HTTP(S) for deb: URLs;
+//   - spec parsing (ParseSpec) and resolving a spec to its inputs;
+//   - fetching: host `apt-get download` for apt:, HTTP(S) for deb: URLs,
+//     the Resolver for its kinds; compiling for source:;
 //   - .deb extraction in pure Go (ar + data.tar.{xz,zst,gz}), path-traversal
-//     safe;
+//     safe and bounded;
 //   - kernel modules: modules.dep parsing, .modinfo parsing (Debian debs ship
 //     no modules.dep; depmod runs in postinst), the dependency closure of the
 //     modules the scenarios need, decompression of .ko.{xz,zst,gz};
-//   - the initramfs: a pure-Go newc cpio writer, host tools (busybox, ip,
-//     ss, nstat, tcpdump) with their ELF shared libraries, per-image SSH keys;
+//   - the initramfs: a pure-Go newc cpio writer, the agent as /init and the
+//     files it reads (paths in internal/wire), host tools (busybox, ip, ss,
+//     nstat, tcpdump) with their ELF shared libraries, per-image SSH keys;
 //   - the two-layer content-addressed cache (kernel layer, image layer) and
 //     its listing and pruning.
 //
@@ -25,6 +38,11 @@
 //	debs/apt/           .deb files fetched by apt-get download
 //	debs/url/<sha256>/  .deb files fetched from deb: URLs
 //	debs/<kind>/        .deb files fetched by a registered Resolver
+//	kbuild/             source: builds: extracted trees (src-*), O= build
+//	                    trees (build-*, kept so one patch more or less
+//	                    rebuilds incrementally), out-<key>/ (bzImage,
+//	                    build.log) per spec
+//	<kind>/             a Resolver's own cache (ubuntu/: signed indexes)
 //	tmp/                work dirs; every entry above appears by rename only
 //
 // Environment:

@@ -56,9 +56,14 @@ type Kernel struct {
 // there (bench matrix compares it to the bare-boot floor).
 const PhaseBootAndCells = "boot+cells"
 
-// Timing is one named phase with its wall duration.
+// Timing is one named phase with its wall duration. A kernel's timings are,
+// in order: the image build phases images.Builder ran for it ("resolve",
+// "fetch", "kernel build" for source: specs, "extract", "initramfs"; a
+// cached layer skips its phases), "boot#<n>" for each guest boot (n counts
+// from 1: a crash or --fresh-guest boots again), and PhaseBootAndCells.
+// A cell's own time is Cell.Duration.
 type Timing struct {
-	Phase    string        `json:"phase"` // resolve, fetch, image, boot, scenario:<name>
+	Phase    string        `json:"phase"`
 	Duration time.Duration `json:"duration_ns"`
 }
 

@@ -5,8 +5,12 @@
 // (scenarios); the cells, repeated when asked, go into the results model
 // (report).
 //
-// It is the only package that knows all four stages; each stage stays
-// ignorant of the others.
+// It is the only package that knows all four stages and adapts one to
+// another: guest turns *vm.Machine into the scenarios.Guest a scenario
+// runs against. The stages stay ignorant of each other except for the
+// results model: plan (expected outcomes) and scenarios (the cell a
+// scenario returns) import report, which imports no stage
+// (internal/layers checks these rules).
 package runner
 
 import (

@@ -2,7 +2,14 @@
 // MPTCP keepalive scenarios of LP #2125444 (connect, fallback, join and
 // the controls keepalive-off and keepalive-after-connect) and the generic
 // user Reproducer. It reaches the guest only through the Guest interface
-// (vm.Machine satisfies it) and never sees QEMU flags.
+// and never sees QEMU flags: in production an adapter in package runner
+// (runner.guest) turns *vm.Machine into a Guest, in tests fakes and a
+// local host guest (root, netns) do. vm does not import scenarios, so
+// vm.Machine does not satisfy Guest itself (its Exec returns vm.Result).
+//
+// A scenario returns a report.Cell: scenarios imports report for the
+// results model only (Cell, Outcome, Subflow), the direction the data
+// flows; report imports no stage (internal/layers checks both).
 //
 // # Keepalive scenarios
 //

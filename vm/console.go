@@ -11,8 +11,13 @@ import (
 )
 
 // consolePoll is how often the watcher reads new console bytes. QEMU writes
-// the serial log itself (-serial file:), so the watcher tails the file; a
-// read of an unchanged file costs one syscall.
+// the serial log itself (-serial file:) and its stderr to a file, so the
+// watcher tails both: each poll opens each file, reads from the offset it
+// had reached (a read at EOF returns nothing) and closes it again — a few
+// syscalls per file per tick, so 10 ms costs nothing measurable against
+// a TCG guest. Callers that need the latest bytes now (Crashed,
+// ConsoleTail, a failed boot, the end of BootToMarker) poll once more
+// themselves instead of waiting for the next tick.
 const consolePoll = 10 * time.Millisecond
 
 // maxConsoleMem bounds the console tail kept in memory (ConsoleTail and
