@@ -144,12 +144,41 @@ func (t *timer) timings() []Timing {
 	return out
 }
 
+// kernelKind is one spec kind's way to a kernel layer, one file each:
+// kindapt.go, kinddeb.go, kinddir.go, kindbzimage.go, kindsource.go, and
+// kindresolver.go for the kinds a registered Resolver serves (ubuntu:).
+// Build only picks the kind, then caches the layers.
+type kernelKind interface {
+	// kernelSource resolves, fetches or builds sp far enough to know its
+	// kernel-layer key. A deb-backed kind returns what it fetched in
+	// src.fetched, also beside an error.
+	kernelSource(ctx context.Context, b *Builder, sp Spec, tm *timer) (*kernelSource, error)
+}
+
+// builtinKinds are the kinds images serves itself; a Resolver cannot
+// replace them.
+var builtinKinds = map[string]kernelKind{
+	"apt": aptKind{}, "deb": debKind{}, "dir": dirKind{}, "bzimage": bzImageKind{}, "source": sourceKind{},
+}
+
+// kind returns the kind named name: built in, or served by a Resolver.
+func (b *Builder) kind(name string) (kernelKind, bool) {
+	if k, ok := builtinKinds[name]; ok {
+		return k, true
+	}
+	if r := b.Resolvers[name]; r != nil {
+		return resolverKind{name, r}, true
+	}
+	return nil, false
+}
+
 // kernelSource is a spec resolved far enough to know its kernel-layer key.
 type kernelSource struct {
-	key   string
-	desc  string
-	meta  map[string]string
-	build func(ctx context.Context, out string) (*kernelJSON, error)
+	key     string
+	desc    string
+	meta    map[string]string
+	build   func(ctx context.Context, out string) (*kernelJSON, error)
+	fetched *fetched // the debs of a deb-backed kind; nil for the others
 }
 
 func keyOf(parts ...string) string {
@@ -186,57 +215,21 @@ func (b *Builder) Build(ctx context.Context, spec string) (img *Image, err error
 		// Only if empty: other builds may be running.
 		os.Remove(filepath.Join(b.cacheDir(), dirTmp))
 	}()
-	var src *kernelSource
-	switch sp.Kind {
-	case "apt":
-		if f, err = b.resolveApt(ctx, sp.Args, tm); err != nil {
-			return nil, err
+	kind, ok := b.kind(sp.Kind)
+	if !ok {
+		var kinds []string
+		for k := range b.Resolvers {
+			kinds = append(kinds, k+":")
 		}
-	case "deb":
-		if f, err = b.resolveDebArgs(ctx, sp.Args, tm); err != nil {
-			return nil, err
-		}
-	case "dir":
-		tm.start("resolve")
-		if src, err = dirSource(sp.Args[0], sp.Args[1]); err != nil {
-			return nil, err
-		}
-	case "bzimage":
-		tm.start("resolve")
-		if src, err = bzImageSource(sp.Args[0]); err != nil {
-			return nil, err
-		}
-	case "source":
-		ss, _ := parseSourceSpec(spec, sp.Args) // checked by ParseSpec
-		tm.start("kernel build")
-		bz, err := b.buildFromSource(ctx, spec, ss)
-		if err != nil {
-			return nil, err
-		}
-		tm.start("resolve")
-		if src, err = bzImageSource(bz); err != nil {
-			return nil, err
-		}
-		src.desc = spec
-	default:
-		r := b.Resolvers[sp.Kind]
-		if r == nil {
-			var kinds []string
-			for k := range b.Resolvers {
-				kinds = append(kinds, k+":")
-			}
-			sort.Strings(kinds)
-			return nil, &SpecError{spec, fmt.Sprintf("unknown kind %q (have apt:, deb:, dir:, bzimage:, source: %s)", sp.Kind, strings.Join(kinds, " "))}
-		}
-		if f, err = b.resolveWith(ctx, sp.Kind, r, sp.Args[0], tm); err != nil {
-			return nil, err
-		}
+		sort.Strings(kinds)
+		return nil, &SpecError{spec, fmt.Sprintf("unknown kind %q (have apt:, deb:, dir:, bzimage:, source: %s)", sp.Kind, strings.Join(kinds, " "))}
 	}
-	if f != nil {
-		tm.start("resolve")
-		if src, err = b.debSource(f); err != nil {
-			return nil, err
-		}
+	src, err := kind.kernelSource(ctx, b, sp, tm)
+	if src != nil {
+		f = src.fetched
+	}
+	if err != nil {
+		return nil, err
 	}
 	src.meta["kind"] = sp.Kind
 	src.meta["spec"] = spec

@@ -2,7 +2,11 @@
 // kernel (vmlinuz/bzImage) plus an uncompressed newc initramfs whose /init is
 // the srutest agent.
 //
-// Spec kinds (ParseSpec; each becomes a kernel layer, then an image):
+// Spec kinds (ParseSpec). Each kind has one file (kindapt.go, kinddeb.go,
+// kinddir.go, kindbzimage.go, kindsource.go, kindresolver.go) behind one
+// small interface, kernelKind, that turns a spec into the source of its
+// kernel layer; Builder.Build (builder.go) only picks the kind and caches
+// the kernel layer and the image layer built on it:
 //
 //	apt:<pkg>[,<pkg>…]    host `apt-get download` (a glob picks the newest match)
 //	deb:<file|url>[,…]    local .deb files or HTTP(S) URLs; a bare *.deb path too

@@ -216,3 +216,24 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 }
 
 func (t *tailBuffer) String() string { return strings.TrimRight(string(t.buf), "\n") }
+
+// sourceKind is source:<tree|tarball>[,patch=…][,revert=…][,config=…]
+// [,localversion=…]: build-kernel.sh compiles a module-free bzImage (build
+// trees cached in kbuild/), which then makes a layer as bzimage: does.
+type sourceKind struct{}
+
+func (sourceKind) kernelSource(ctx context.Context, b *Builder, sp Spec, tm *timer) (*kernelSource, error) {
+	ss, _ := parseSourceSpec(sp.Raw, sp.Args) // checked by ParseSpec
+	tm.start("kernel build")
+	bz, err := b.buildFromSource(ctx, sp.Raw, ss)
+	if err != nil {
+		return nil, err
+	}
+	tm.start("resolve")
+	src, err := bzImageSource(bz)
+	if err != nil {
+		return nil, err
+	}
+	src.desc = sp.Raw
+	return src, nil
+}

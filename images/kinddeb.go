@@ -16,15 +16,6 @@ import (
 	"time"
 )
 
-// fetched is the outcome of the resolve and fetch phases of a deb-backed
-// spec: local .deb files and what the build learnt on the way.
-type fetched struct {
-	debs       []string
-	fresh      []string // files downloaded by this build (removed if it fails)
-	meta       map[string]string
-	downloaded bool
-}
-
 func isURL(s string) bool {
 	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://")
 }
@@ -139,73 +130,11 @@ func (b *Builder) resolveDebArgs(ctx context.Context, args []string, tm *timer) 
 	return f, nil
 }
 
-// resolveApt handles apt: names → versions → cached or downloaded debs.
-func (b *Builder) resolveApt(ctx context.Context, names []string, tm *timer) (*fetched, error) {
-	f := &fetched{meta: map[string]string{}}
-	tm.start("resolve")
-	pkgs, err := b.resolveAptCached(ctx, names)
-	if err != nil {
-		return f, err
-	}
-	tm.start("fetch")
-	dir := filepath.Join(b.cacheDir(), dirDebs, "apt")
-	var pk []string
-	for _, p := range pkgs {
-		pk = append(pk, p.Name+"="+p.Version)
-		if c := cachedAptDeb(dir, p); c != "" {
-			touch(c)
-			f.debs = append(f.debs, c)
-			continue
-		}
-		tmpRoot, err := b.tmpRoot()
-		if err != nil {
-			return f, err
-		}
-		b.logf("apt-get download %s=%s", p.Name, p.Version)
-		d, err := aptDownload(ctx, tmpRoot, dir, p)
-		if err != nil {
-			return f, err
-		}
-		f.fresh = append(f.fresh, d)
-		f.downloaded = true
-		f.debs = append(f.debs, d)
-	}
-	f.meta["packages"] = strings.Join(pk, " ")
-	return f, nil
-}
+// debKind is deb:<file|url>[,…] (and a bare path ending in .deb): local
+// .deb files, or URLs downloaded into debs/url/.
+type debKind struct{}
 
-// resolveWith hands a spec to a registered Resolver, which downloads (and
-// verifies) into debs/<kind>/.
-func (b *Builder) resolveWith(ctx context.Context, kind string, r Resolver, arg string, tm *timer) (*fetched, error) {
-	f := &fetched{meta: map[string]string{}}
-	tm.start("fetch")
-	dl := filepath.Join(b.cacheDir(), dirDebs, kind)
-	before := map[string]bool{}
-	if ents, err := os.ReadDir(dl); err == nil {
-		for _, e := range ents {
-			before[e.Name()] = true
-		}
-	}
-	debs, meta, err := r.Resolve(ctx, arg, dl)
-	if err != nil {
-		return f, fmt.Errorf("%s:%s: %w", kind, arg, err)
-	}
-	if len(debs) == 0 {
-		return f, fmt.Errorf("%s:%s: resolver returned no packages", kind, arg)
-	}
-	for k, v := range meta {
-		f.meta[k] = v
-	}
-	for _, d := range debs {
-		inCache := filepath.Dir(d) == filepath.Clean(dl)
-		switch {
-		case inCache && !before[filepath.Base(d)]:
-			f.fresh = append(f.fresh, d)
-			f.downloaded = true
-		case inCache:
-			touch(d) // last use, for Prune; files elsewhere are not ours
-		}
-	}
-	f.debs = debs
-	return f, nil
+func (debKind) kernelSource(ctx context.Context, b *Builder, sp Spec, tm *timer) (*kernelSource, error) {
+	f, err := b.resolveDebArgs(ctx, sp.Args, tm)
+	return b.debKernel(f, err, tm)
 }
