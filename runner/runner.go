@@ -327,7 +327,10 @@ func (g *guestSlot) close() {
 
 // ensure boots a guest unless one is up; a kernel that does not boot will
 // not boot for the next cell either (every boot costs up to the boot
-// deadline), so the first boot error sticks.
+// deadline), so the first boot error sticks. A guest that booted but does
+// not run its first command (seen on a loaded TCG host: the SSH connection
+// died at the end of its handshake deadline) is booted once more before
+// its cells would all be ERROR for a harness reason.
 func (g *guestSlot) ensure(ctx context.Context) error {
 	if g.bootErr != "" {
 		return errors.New(g.bootErr)
@@ -335,6 +338,29 @@ func (g *guestSlot) ensure(ctx context.Context) error {
 	if g.m != nil {
 		return nil
 	}
+	for attempt := 1; ; attempt++ {
+		if err := g.boot(ctx); err != nil {
+			return err
+		}
+		res, err := g.m.Exec(ctx, "uname -r")
+		if err == nil {
+			if g.kr.Release == "" && res.ExitCode == 0 {
+				g.kr.Release = strings.TrimSpace(string(res.Stdout))
+			}
+			break
+		}
+		if attempt == 2 || g.m.Crashed() != nil || ctx.Err() != nil {
+			break // the cells will say what is wrong
+		}
+		g.r.logf("   %s: guest booted but does not run commands (%v): booting it again", g.k.Name, err)
+		g.close()
+	}
+	g.pushPair(ctx)
+	return nil
+}
+
+// boot starts one guest, recording its timing or the sticky boot error.
+func (g *guestSlot) boot(ctx context.Context) error {
 	r := g.r
 	bootGuest := r.Boot
 	if bootGuest == nil {
@@ -360,13 +386,6 @@ func (g *guestSlot) ensure(ctx context.Context) error {
 	g.m = m
 	g.kr.Timings = append(g.kr.Timings, report.Timing{Phase: fmt.Sprintf("boot#%d", g.boots), Duration: time.Since(t0)})
 	r.logf("   %s: guest up in %.1fs (%s)", g.k.Name, time.Since(t0).Seconds(), m.Accel())
-	if g.kr.Release == "" {
-		res, err := m.Exec(ctx, "uname -r")
-		if err == nil && res.ExitCode == 0 {
-			g.kr.Release = strings.TrimSpace(string(res.Stdout))
-		}
-	}
-	g.pushPair(ctx)
 	return nil
 }
 

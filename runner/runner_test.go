@@ -666,3 +666,30 @@ func TestTimeScale(t *testing.T) {
 		}
 	}
 }
+
+// A guest that boots but cannot run its first command is booted again
+// once, instead of making every cell ERROR.
+func TestDeadGuestAfterBootIsRebooted(t *testing.T) {
+	w := &fakeWorld{t: t}
+	r := w.runner(t.TempDir())
+	boot := w.boot
+	r.Boot = func(ctx context.Context, cfg vm.Config) (Guest, error) {
+		g, err := boot(ctx, cfg)
+		if len(w.guests) == 1 {
+			g.(*fakeGuest).wedged = true // SSH gone right after the handshake
+		}
+		return g, err
+	}
+	p := onePlan([]plan.Repro{repro("a", "FAKE-EXIT-0")}, report.Pass)
+	run, err := r.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := run.Kernels[0]
+	if got := outcomes(k); got != "a=PASS" || len(w.guests) != 2 || !w.guests[0].closed {
+		t.Errorf("cells %s on %d guests", got, len(w.guests))
+	}
+	if k.Release != "6.99.0-fake" {
+		t.Errorf("release %q", k.Release)
+	}
+}
