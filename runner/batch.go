@@ -251,14 +251,15 @@ func (g *guestSlot) runTogether(ctx context.Context, batch []item, round int) []
 	return out
 }
 
-// artifactsDir is where a cell's run keeps its evidence: <kernel>/<scenario>
-// for the first run, <kernel>/<scenario>/repeat-<n> for the others.
-func artifactsDir(kdir, scenario string, round int) string {
-	d := filepath.Join(kdir, Slug(scenario))
-	if round > 1 {
-		d = filepath.Join(d, fmt.Sprintf("repeat-%d", round))
+// artifactsDir makes (empty) the directory where a cell's run keeps its
+// evidence: <kernel>/<scenario> for the first run, <kernel>/<scenario>/repeat-<n>
+// for the others. Only directories srutest made are ever emptied (ownedDir).
+func artifactsDir(kdir, scenario string, round int) (string, error) {
+	d, err := ownedDir(kdir, Slug(scenario), round == 1)
+	if err != nil || round == 1 {
+		return d, err
 	}
-	return d
+	return ownedDir(d, fmt.Sprintf("repeat-%d", round), true)
 }
 
 // cellPlace is where a cell runs: its slot among the of cells that run at
@@ -277,8 +278,10 @@ func (r *Runner) runCell(ctx context.Context, m Guest, x item, at cellPlace, kdi
 	slot, round := at.slot, at.round
 	t0 := time.Now()
 	it := x.it
-	adir := artifactsDir(kdir, it.Scenario, round)
-	os.RemoveAll(adir)
+	adir, err := artifactsDir(kdir, it.Scenario, round)
+	if err != nil {
+		return report.Cell{Scenario: it.Scenario, Outcome: report.Error, Expected: it.Expected, Reason: "artifacts dir: " + err.Error()}
+	}
 	if x.sc == nil {
 		return report.Cell{Scenario: it.Scenario, Outcome: report.Error, Expected: it.Expected, Reason: "unknown scenario"}
 	}
