@@ -199,6 +199,10 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, b built, repros m
 	cells := make([]report.Cell, len(k.Scenarios))
 	t0 := time.Now()
 	for round := 1; round <= rounds; round++ {
+		// Within a round a boot failure sticks (one boot deadline, not one
+		// per cell); each repeated round tries again, so a kernel that
+		// boots only sometimes shows up as FLAKY rather than as ERROR.
+		g.bootErr, g.bootConsole = "", ""
 		for _, batch := range r.batches(k.Scenarios, repros) {
 			for _, res := range g.runBatch(ctx, batch, round, repros) {
 				if round == 1 {

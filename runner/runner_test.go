@@ -692,3 +692,37 @@ func TestDeadGuestAfterBootIsRebooted(t *testing.T) {
 		t.Errorf("release %q", k.Release)
 	}
 }
+
+// With --repeat, every round tries to boot again: a kernel that boots only
+// sometimes is FLAKY, not ERROR in every round.
+func TestRepeatRetriesBoot(t *testing.T) {
+	w := &fakeWorld{t: t}
+	r := w.runner(t.TempDir())
+	boot := w.boot
+	n := 0
+	r.Boot = func(ctx context.Context, cfg vm.Config) (Guest, error) {
+		n++
+		if n == 1 {
+			return nil, &vm.BootError{Title: "Kernel panic - not syncing: IO-APIC + timer doesn't work!"}
+		}
+		return boot(ctx, cfg)
+	}
+	r.Repeat = 3
+	p := onePlan([]plan.Repro{repro("a", "FAKE-EXIT-0"), repro("b", "FAKE-EXIT-0")}, report.Pass, report.Pass)
+	run, err := r.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range run.Kernels[0].Cells {
+		var got []string
+		for _, rp := range c.Repeats {
+			got = append(got, string(rp.Outcome))
+		}
+		if strings.Join(got, " ") != "ERROR PASS PASS" || !c.Flaky {
+			t.Errorf("%s: runs %v flaky=%v", c.Scenario, got, c.Flaky)
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d boot attempts, want 2 (one failed in round 1, then one guest for rounds 2-3)", n)
+	}
+}
