@@ -176,6 +176,9 @@ func (b *Builder) buildFromSource(ctx context.Context, raw string, s SourceSpec)
 		}
 		return "", fmt.Errorf("kernel build interrupted: %w", ctx.Err())
 	}
+	if pe := patchError(err, out, s); pe != nil {
+		return "", pe
+	}
 	if err != nil {
 		return "", fmt.Errorf("kernel build from %s failed (%v); full log %s, last lines:\n%s", s.Source, err, logPath, tail.String())
 	}

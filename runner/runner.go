@@ -160,6 +160,9 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, repros map[string
 		bootGuest = Boot
 	}
 	img, err := build(ctx, k.Spec)
+	if err != nil && r.patchCells(err, &kr, k.Scenarios, kdir) {
+		return kr
+	}
 	if err != nil {
 		return errorAll("image: "+err.Error(), "")
 	}
