@@ -34,7 +34,7 @@ func TestSearch(t *testing.T) {
 		{"PPPPFFFF", Found, 3, 4, nil, 5}, // a regression reads the same way
 		{"PPPP", NoChange, -1, -1, nil, 2},
 		{"FFFFFFFF", NoChange, -1, -1, nil, 2},
-		{"EFFFPE", Found, 3, 4, nil, 6},     // ERROR ends: moved inward
+		{"EFFFPE", Found, 3, 4, nil, 6},       // ERROR ends: moved inward
 		{"FFFEPPP", Found, 2, 4, []int{3}, 6}, // the change is at 3 or 4
 		{"FEEEEP", Found, 0, 5, []int{1, 2, 3, 4}, 6},
 		{"FFESFFPP", Found, 5, 6, nil, 7},
