@@ -32,7 +32,7 @@ func TestBuildScriptRejects(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name, tree, mode string
-		want           []string
+		want             []string
 	}{
 		{"fix on a fixed tree", after, "--patch", []string{"patch p.patch: does not apply to", "the tree already carries this change", "FAILED", "@@ -1,6 +1,4 @@"}},
 		{"revert from a tree without the fix", before, "--revert", []string{"revert p.patch: does not apply (in reverse) to", "the tree does not carry this change", "FAILED"}},
