@@ -30,6 +30,8 @@ func (k Kernel) Label() string {
 		return fmt.Sprintf("%s (version %s, %s)", k.ABI, k.Version, k.Pocket)
 	case k.ABI != "":
 		return k.ABI
+	case k.Spec != "":
+		return k.Spec
 	}
 	return k.Name
 }
