@@ -66,8 +66,11 @@ Exit code: 0 when an answer (a change, or no change) was found, 2 when it was no
 				return fmt.Errorf("--scenario %q: unknown scenario (see srutest scenarios)", f.scenario)
 			}
 			ctx := cmd.Context()
+			// Everything printed also goes to bisect.txt in the run dir.
+			var transcript bytes.Buffer
+			stdout := io.MultiWriter(os.Stdout, &transcript)
 			var (
-				bs     = &bisect.Bisect{Scenario: f.scenario, W: os.Stdout}
+				bs     = &bisect.Bisect{Scenario: f.scenario, W: stdout}
 				res    *ubuntu.Resolver
 				needle []string
 			)
@@ -130,22 +133,20 @@ Exit code: 0 when an answer (a change, or no change) was found, 2 when it was no
 			if o == nil {
 				return runErr
 			}
-			var summary bytes.Buffer
-			bs.Summary(io.MultiWriter(os.Stdout, &summary), o)
+			bs.Summary(stdout, o)
 			if o.Verdict == bisect.Found && res != nil {
 				changes, err := changelogBetween(ctx, res, b.CacheDir, bs.Kernels[o.Before], bs.Kernels[o.After], needle)
 				if err != nil {
-					fmt.Fprintf(os.Stdout, "changelog: %v\n", err)
+					fmt.Fprintf(stdout, "changelog: %v\n", err)
 				}
-				os.Stdout.WriteString(changes.short)
-				summary.WriteString(changes.short)
+				io.WriteString(stdout, changes.short)
 				if changes.full != "" {
 					if err := os.WriteFile(filepath.Join(bs.Out, "changelog.txt"), []byte(changes.full), 0o644); err != nil {
 						return err
 					}
 				}
 			}
-			if err := os.WriteFile(filepath.Join(bs.Out, "bisect.txt"), summary.Bytes(), 0o644); err != nil {
+			if err := os.WriteFile(filepath.Join(bs.Out, "bisect.txt"), transcript.Bytes(), 0o644); err != nil {
 				return err
 			}
 			if err := writeRenderings(o.Run, bs.Out); err != nil {
