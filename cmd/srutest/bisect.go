@@ -190,7 +190,7 @@ func bisectSeries(arg string, f *bisectFlags) (ubuntu.ListQuery, string, error) 
 		if lq.Flavour == "" {
 			lq.Flavour = q.Flavour
 		}
-	case regexp.MustCompile(`^[a-z][a-z0-9]*$`).MatchString(arg):
+	case seriesName.MatchString(arg):
 		if _, err := os.Stat(arg); err != nil {
 			lq.Series = arg
 			break
@@ -214,10 +214,13 @@ func bisectSeries(arg string, f *bisectFlags) (ubuntu.ListQuery, string, error) 
 	return lq, bug, nil
 }
 
+var (
+	seriesName = regexp.MustCompile(`^[a-z][a-z0-9]*$`)
+	bugDigits  = regexp.MustCompile(`[0-9]{4,}`)
+)
+
 // bugNumber takes the digits of "LP#2125444" / "LP: #2125444".
-func bugNumber(bug string) string {
-	return regexp.MustCompile(`[0-9]{4,}`).FindString(bug)
-}
+func bugNumber(bug string) string { return bugDigits.FindString(bug) }
 
 type changes struct{ short, full string }
 
