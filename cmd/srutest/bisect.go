@@ -86,7 +86,13 @@ Exit code: 0 when an answer (a change, or no change) was found, 2 when it was no
 					if _, err := images.ParseSpec(s); err != nil {
 						return err
 					}
-					bs.Kernels = append(bs.Kernels, bisect.Kernel{Name: fmt.Sprintf("%02d-%s", i, runner.Slug(path.Base(s))), Spec: s})
+					// Row name: list position + the spec's last word
+					// (file name, or abi=… value).
+					base := path.Base(s)
+					if j := strings.LastIndexByte(base, '='); j >= 0 {
+						base = base[j+1:]
+					}
+					bs.Kernels = append(bs.Kernels, bisect.Kernel{Name: fmt.Sprintf("%02d-%s", i, runner.Slug(base)), Spec: s})
 				}
 			case len(args) == 1:
 				lq, bug, err := bisectSeries(args[0], f)
