@@ -12,15 +12,19 @@
 //	deb:<file|url>[,…]    local .deb files or HTTP(S) URLs; a bare *.deb path too
 //	dir:<vmlinuz>,<root>  a kernel and a modules tree on disk
 //	bzimage:<path>        a kernel with everything built in, no modules
-//	source:<tree|tarball>[,patch=…][,revert=…][,config=…][,localversion=…]
+//	source:<tree|tarball|kind:query>[,patch=…][,revert=…][,config=…][,localversion=…]
 //	                      a minimal module-free build by kconfig's embedded
-//	                      build-kernel.sh, build trees cached in kbuild/
+//	                      build-kernel.sh, build trees cached in kbuild/;
+//	                      the tree may come from a SourceResolver
+//	                      (source:ubuntu:noble)
 //	ubuntu:<query>        and any other kind a registered Resolver serves
 //	                      (images/ubuntu: the verified Ubuntu archive)
 //
 // It owns, in data-flow order:
 //
-//   - spec parsing (ParseSpec) and resolving a spec to its inputs;
+//   - spec parsing (ParseSpec) and resolving a spec to its inputs; a
+//     source: tree may itself come from a Resolver that is also a
+//     SourceResolver (source:ubuntu:noble: linux-source-6.8.0, sourcetree.go);
 //   - fetching: host `apt-get download` for apt:, HTTP(S) for deb: URLs,
 //     the Resolver for its kinds; compiling for source:;
 //   - .deb extraction in pure Go (ar + data.tar.{xz,zst,gz}), path-traversal
@@ -42,10 +46,12 @@
 //	debs/apt/           .deb files fetched by apt-get download
 //	debs/url/<sha256>/  .deb files fetched from deb: URLs
 //	debs/<kind>/        .deb files fetched by a registered Resolver
+//	debs/<kind>-source/ source packages fetched by a SourceResolver
 //	kbuild/             source: builds: extracted trees (src-*), O= build
 //	                    trees (build-*, kept so one patch more or less
 //	                    rebuilds incrementally), out-<key>/ (bzImage,
-//	                    build.log) per spec
+//	                    build.log) per spec, and trees/<package>/ (tarballs
+//	                    taken out of source packages)
 //	<kind>/             a Resolver's own cache (ubuntu/: signed indexes)
 //	tmp/                work dirs; every entry above appears by rename only
 //

@@ -164,6 +164,9 @@ func (b *Builder) buildFromSource(ctx context.Context, raw string, s SourceSpec)
 	if ctx.Err() != nil {
 		return "", fmt.Errorf("kernel build interrupted: %w", ctx.Err())
 	}
+	if pe := patchError(err, out, s); pe != nil {
+		return "", pe
+	}
 	if err != nil {
 		return "", fmt.Errorf("kernel build from %s failed (%v); full log %s, last lines:\n%s", s.Source, err, logPath, tail.String())
 	}
@@ -224,8 +227,17 @@ type sourceKind struct{}
 
 func (sourceKind) kernelSource(ctx context.Context, b *Builder, sp Spec, tm *timer) (*kernelSource, error) {
 	ss, _ := parseSourceSpec(sp.Raw, sp.Args) // checked by ParseSpec
+	tm.start("fetch")
+	treeMeta, err := b.resolveTree(ctx, &ss)
+	if err != nil {
+		return nil, err
+	}
 	tm.start("kernel build")
 	bz, err := b.buildFromSource(ctx, sp.Raw, ss)
+	var pe *PatchError
+	if errors.As(err, &pe) && treeMeta["source_tree"] != "" {
+		pe.Tree = treeMeta["source_tree"]
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -235,5 +247,8 @@ func (sourceKind) kernelSource(ctx context.Context, b *Builder, sp Spec, tm *tim
 		return nil, err
 	}
 	src.desc = sp.Raw
+	for k, v := range treeMeta {
+		src.meta[k] = v
+	}
 	return src, nil
 }

@@ -41,6 +41,8 @@ var rules = []rule{
 	{"plan", []string{"vm", "images", "runner", "scenarios", "cmd"},
 		"plan only parses and expands plan files", nil},
 	{"runner", []string{"cmd"}, "runner is used by the commands, never the other way round", nil},
+	{"bisect", []string{"vm", "images", "runner", "scenarios", "cmd"},
+		"bisect searches through a PlanRunner; the command wires in the runner and the archive", nil},
 	{"agent", nil, "agent shares only the wire and leaf helpers with the host", leaves},
 	{"internal/wire", []string{""}, "the agent<->host wire is a leaf both ends import", nil},
 	{"", []string{"e2e", "internal/layers"}, "test-only packages are not imported", nil},
