@@ -61,6 +61,8 @@ type Runner struct {
 	// Jobs is how many kernels run at once (default 1: TCG guests are
 	// CPU-bound and keepalive timing wants an unloaded host).
 	Jobs int
+	// Shard is recorded in every results.json saved ("i/n", "" unsharded).
+	Shard string
 	// OnKernel is called after each kernel finishes (progress output).
 	OnKernel func(report.Kernel)
 }
@@ -79,6 +81,7 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 		Started: time.Now().UTC(),
 		Kernels: make([]report.Kernel, len(p.Kernels)),
 		Accel:   vm.DetectAccel(r.VM.KVM),
+		Shard:   r.Shard,
 	}
 	run.Host, _ = os.Hostname()
 	repros := map[string]plan.Repro{}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -189,7 +190,14 @@ func newMergeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "merge -o OUT.json SHARD.json…",
 		Short: "Merge results of CI shards into one results.json",
-		Args:  cobra.MinimumNArgs(1),
+		Long: `Merge the results.json of CI shards (srutest run --shard i/n) into one results.json.
+Shards 1/n…n/n given together are put back into plan order, whatever order they
+come in. Each cell's artifacts path is rewritten relative to OUT.json, so the
+reports rendered from it (srutest report OUT.json -f html) link to the evidence
+in the shards' run directories.`,
+		Example: `  srutest merge -o merged/results.json shard-*/results.json
+  srutest report merged/results.json -f html > merged/index.html`,
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var runs []*report.Run
 			for _, a := range args {
@@ -197,10 +205,14 @@ func newMergeCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
+				r.RebaseArtifacts(filepath.Dir(a), filepath.Dir(out))
 				runs = append(runs, r)
 			}
 			merged, err := report.Merge(runs...)
 			if err != nil {
+				return err
+			}
+			if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 				return err
 			}
 			if err := merged.Save(out); err != nil {

@@ -51,12 +51,13 @@ cell does not, 2 when some unexpected cell is ERROR (undecided).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			known := scenarioNames()
 			var p *plan.Plan
+			var shard plan.Shard
 			switch {
 			case len(args) == 1 && len(f.kernels) > 0:
 				return fmt.Errorf("give a plan file or --kernel, not both")
 			case len(args) == 1:
-				shard, err := plan.ParseShard(f.shard)
-				if err != nil {
+				var err error
+				if shard, err = parseShardFlag(f.shard, os.Getenv); err != nil {
 					return err
 				}
 				p, err = loadPlan(args[0], plan.Options{Scenarios: f.scenarios, KernelFilter: f.kernelFilter, Shard: shard})
@@ -64,6 +65,9 @@ cell does not, 2 when some unexpected cell is ERROR (undecided).`,
 					return err
 				}
 			case len(f.kernels) > 0:
+				if f.shard != "" {
+					return fmt.Errorf("--shard splits a plan file's kernels; with --kernel, give each machine its own --kernel")
+				}
 				sc := known
 				if len(f.scenarios) > 0 {
 					for _, s := range f.scenarios {
@@ -89,7 +93,10 @@ cell does not, 2 when some unexpected cell is ERROR (undecided).`,
 			if out == "" {
 				out = filepath.Join("results", p.Name+"-"+time.Now().Format("20060102-150405"))
 			}
-			r := &runner.Runner{Images: b, VM: g.vmConfig(), Pair: pair, Out: out, FreshGuest: f.freshGuest, Jobs: f.jobs}
+			// The shard is part of every results.json the runner saves (also
+			// the partial ones after each kernel): merge needs it to put
+			// shards 1/n…n/n back into plan order.
+			r := &runner.Runner{Images: b, VM: g.vmConfig(), Pair: pair, Out: out, FreshGuest: f.freshGuest, Jobs: f.jobs, Shard: shard.String()}
 			if lw := g.logw(); lw != nil {
 				r.Log = lw
 			}
@@ -97,7 +104,6 @@ cell does not, 2 when some unexpected cell is ERROR (undecided).`,
 			if run == nil {
 				return runErr
 			}
-			run.Shard = f.shard
 			if err := writeRenderings(run, out); err != nil {
 				return err
 			}
@@ -119,12 +125,21 @@ cell does not, 2 when some unexpected cell is ERROR (undecided).`,
 	fl.StringArrayVar(&f.kernels, "kernel", nil, "kernel spec to run on (repeatable; instead of a plan file)")
 	fl.StringArrayVar(&f.scenarios, "scenario", nil, "run only this scenario (repeatable)")
 	fl.StringVar(&f.kernelFilter, "kernel-filter", "", "run only kernels whose name or spec contains this")
-	fl.StringVar(&f.shard, "shard", "", "run shard i/n of the plan's kernels (merge results with srutest merge)")
+	fl.StringVar(&f.shard, "shard", "", "run shard i/n of the plan's kernels (merge results with srutest merge); 'auto' takes it from a Kubernetes Indexed Job: JOB_COMPLETION_INDEX and SRUTEST_SHARDS")
 	fl.StringVar(&f.out, "out", "", "run directory (default results/<plan>-<time>)")
 	fl.IntVar(&f.jobs, "jobs", 1, "kernels to run at once")
 	fl.BoolVar(&f.freshGuest, "fresh-guest", false, "boot a new guest for every scenario instead of one per kernel")
 	fl.StringVar(&f.pair, "pair", os.Getenv("SRUTEST_PAIR"), "static srutest-pair binary (default: next to srutest)")
 	return cmd
+}
+
+// parseShardFlag reads --shard: "i/n", "" (whole plan) or "auto"
+// (Kubernetes Indexed Job environment, see plan.ShardFromEnv).
+func parseShardFlag(v string, getenv func(string) string) (plan.Shard, error) {
+	if v == plan.ShardAuto {
+		return plan.ShardFromEnv(getenv)
+	}
+	return plan.ParseShard(v)
 }
 
 func scenarioNames() []string {
