@@ -8,6 +8,8 @@
 #                   (make test runs that end-to-end test)
 set -euo pipefail
 pkgs=(qemu-system-x86 busybox-static iproute2 tcpdump cpio ca-certificates gcc libc6-dev make git xz-utils zstd kmod)
+# make lint-deploy: actionlint checks the workflows' run: scripts with it.
+pkgs+=(shellcheck)
 for arg in "$@"; do
 	case "$arg" in
 	--kernel-build) pkgs+=(linux-source-6.12 bc bison flex perl patch util-linux binutils libelf-dev pkg-config) ;;

@@ -32,14 +32,33 @@ func newScenariosCmd() *cobra.Command {
 }
 
 func newKernelsCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var shardFlag string
+	var names bool
+	cmd := &cobra.Command{
 		Use:   "kernels PLAN.yaml",
 		Short: "Show what each kernel of a plan resolves to, without downloading debs",
-		Args:  cobra.ExactArgs(1),
+		Long: `Show what each kernel of a plan resolves to (ubuntu: kernels through the verified
+archive index: ABI, version, packages), without downloading debs. The output changes
+exactly when a pocket gets a new kernel, so CI keys its cache of srutest's cache on it
+(see .github/workflows/nightly.yml). --names lists the kernel names only, offline.`,
+		Example: `  srutest kernels noble.yaml
+  srutest kernels noble.yaml --shard 2/2 | sha256sum   # cache key of one CI shard
+  srutest kernels jammy.yaml --names | wc -l             # how many shards are worth it`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := loadPlan(args[0], plan.Options{})
+			shard, err := parseShardFlag(shardFlag, os.Getenv)
 			if err != nil {
 				return err
+			}
+			p, err := loadPlan(args[0], plan.Options{Shard: shard})
+			if err != nil {
+				return err
+			}
+			if names {
+				for _, k := range p.Kernels {
+					fmt.Println(k.Name)
+				}
+				return nil
 			}
 			res, err := g.ubuntuResolver()
 			if err != nil {
@@ -66,6 +85,9 @@ func newKernelsCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&shardFlag, "shard", "", "only the kernels of shard i/n (as run --shard), or 'auto'")
+	cmd.Flags().BoolVar(&names, "names", false, "print kernel names only (no archive access)")
+	return cmd
 }
 
 func newCacheCmd(g *globals) *cobra.Command {
@@ -187,20 +209,27 @@ Exit code: 0 when nothing regressed, 1 when some scenario is PASS before and FAI
 
 func newMergeCmd() *cobra.Command {
 	var out string
+	var render bool
 	cmd := &cobra.Command{
-		Use:   "merge -o OUT.json SHARD.json…",
+		Use:   "merge -o OUT.json SHARD.json|DIR…",
 		Short: "Merge results of CI shards into one results.json",
 		Long: `Merge the results.json of CI shards (srutest run --shard i/n) into one results.json.
+A directory argument stands for every DIR/*/results.json (the shards' run
+directories side by side, as a CI download or a shared volume leaves them).
 Shards 1/n…n/n given together are put back into plan order, whatever order they
 come in. Each cell's artifacts path is rewritten relative to OUT.json, so the
-reports rendered from it (srutest report OUT.json -f html) link to the evidence
-in the shards' run directories.`,
+reports link to the evidence in the shards' run directories. --render also
+writes results.md, junit.xml and index.html beside OUT.json.`,
 		Example: `  srutest merge -o merged/results.json shard-*/results.json
-  srutest report merged/results.json -f html > merged/index.html`,
+  srutest merge --render -o /results/merged/results.json /results`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			inputs, err := mergeInputs(args, out)
+			if err != nil {
+				return err
+			}
 			var runs []*report.Run
-			for _, a := range args {
+			for _, a := range inputs {
 				r, err := report.Load(a)
 				if err != nil {
 					return err
@@ -218,9 +247,49 @@ in the shards' run directories.`,
 			if err := merged.Save(out); err != nil {
 				return err
 			}
+			if render {
+				if err := writeRenderings(merged, filepath.Dir(out)); err != nil {
+					return err
+				}
+			}
 			return report.Matrix(os.Stdout, merged, report.MatrixOptions{})
 		},
 	}
 	cmd.Flags().StringVarP(&out, "out", "o", "results.json", "merged results file")
+	cmd.Flags().BoolVar(&render, "render", false, "also write results.md, junit.xml and index.html beside --out")
 	return cmd
+}
+
+// mergeInputs expands directory arguments to the results.json files of
+// their subdirectories (sorted), leaving out the merge output itself so a
+// rerun into the same volume does not merge its own result.
+func mergeInputs(args []string, out string) ([]string, error) {
+	outAbs, _ := filepath.Abs(out)
+	var files []string
+	for _, a := range args {
+		fi, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			files = append(files, a)
+			continue
+		}
+		found, err := filepath.Glob(filepath.Join(a, "*", "results.json"))
+		if err != nil {
+			return nil, err
+		}
+		n := 0
+		for _, f := range found {
+			if abs, _ := filepath.Abs(f); abs == outAbs {
+				continue
+			}
+			files = append(files, f)
+			n++
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("merge: no */results.json under %s", a)
+		}
+	}
+	return files, nil
 }
