@@ -83,4 +83,32 @@ type Subflow struct {
 	IntervalSec float64  `json:"interval_s"` // median interval between probes
 	Verdict     Outcome  `json:"verdict"`
 	Notes       []string `json:"notes,omitempty"`
+	// Timeline is the subflow's packets over time (the HTML report's probe
+	// timeline); absent in results written before it existed.
+	Timeline *Timeline `json:"timeline,omitempty"`
+}
+
+// Timeline is one subflow's captured packets over time. Times are seconds
+// since the first packet of any capture of the cell, so the subflows of a
+// cell share one time axis.
+type Timeline struct {
+	// End is the end of the capture: its last packet, or the capture
+	// window counted from its first packet when that is later, so a silent
+	// subflow shows its silence.
+	End float64 `json:"end_s"`
+	// IdleFrom is the last packet before the idle period (handshake,
+	// greeting); the keepalive timer counts from there, so the expected
+	// probes are at IdleFrom + k·Interval.
+	IdleFrom float64          `json:"idle_from_s"`
+	Interval float64          `json:"expected_interval_s"`
+	Packets  []TimelinePacket `json:"packets"`
+	Omitted  int              `json:"omitted,omitempty"` // packets left out to bound the size
+}
+
+// TimelinePacket is one TCP segment of a subflow.
+type TimelinePacket struct {
+	T     float64 `json:"t"`
+	Out   bool    `json:"out,omitempty"`   // client → server
+	Kind  string  `json:"kind"`            // syn, synack, fin, rst, data, ack, probe
+	Bytes int     `json:"bytes,omitempty"` // TCP payload
 }

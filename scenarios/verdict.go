@@ -307,6 +307,15 @@ func (o observation) subflows(conns []pathConn) []subflowDetail {
 			sd.Probes = append(sd.Probes, probeDetail{Packet: p.Index, At: p.Time.Sub(c.First).Seconds(), Gap: p.Gap.Seconds(), Seq: p.Seq, Answered: p.Answered})
 		}
 		o.judgeSubflow(&sd, timers, probes)
+		t0, end := o.captureSpan()
+		// The captures run for captureWindow from when the client is up,
+		// which is after its first packet: first + window never claims
+		// more silence than was captured, and a subflow without probes
+		// shows its idle period instead of ending at its last packet.
+		if w := t0.Add(captureWindow); !t0.IsZero() && w.After(end) {
+			end = w
+		}
+		sd.Timeline = timeline(c, probes, t0, end, o.expectInterval())
 		out = append(out, sd)
 	}
 	for _, s := range o.ss {
