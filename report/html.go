@@ -119,7 +119,7 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{
 	},
 	"seconds":  func(c Cell) string { return seconds(c.Duration) },
 	"timeline": TimelineSVG,
-	"dur":     func(t Timing) string { return seconds(t.Duration) },
+	"dur":      func(t Timing) string { return seconds(t.Duration) },
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>srutest {{.Run.Name}}{{if .Bug}} · {{.Bug}}{{end}}</title>
