@@ -63,6 +63,10 @@ type Runner struct {
 	Jobs int
 	// Shard is recorded in every results.json saved ("i/n", "" unsharded).
 	Shard string
+	// Progress, when set, is told what each kernel and cell is doing (the
+	// live matrix of `srutest run` on a terminal). It may be called from
+	// several goroutines at once (Jobs > 1).
+	Progress func(Event)
 	// OnKernel is called after each kernel finishes (progress output).
 	OnKernel func(report.Kernel)
 }
@@ -103,6 +107,7 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			kr := r.runKernel(ctx, k, repros)
+			r.progress(Event{Kernel: k.Name, Phase: PhaseKernelDone, Result: &kr})
 			mu.Lock()
 			run.Kernels[i] = kr
 			run.Finished = time.Now().UTC()
@@ -122,6 +127,32 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 		return run, err
 	}
 	return run, ctx.Err()
+}
+
+// Phase is what an Event reports.
+type Phase int
+
+const (
+	PhaseBuild      Phase = iota // building the kernel's guest image
+	PhaseBoot                    // booting a guest
+	PhaseCell                    // a cell started (Event.Scenario)
+	PhaseCellDone                // a cell finished (Event.Cell)
+	PhaseKernelDone              // every cell of the kernel is decided
+)
+
+// Event is one step of a run, for progress displays.
+type Event struct {
+	Kernel   string
+	Scenario string
+	Phase    Phase
+	Cell     *report.Cell   // PhaseCellDone
+	Result   *report.Kernel // PhaseKernelDone: every cell, also those decided without running (boot failure, interrupt)
+}
+
+func (r *Runner) progress(e Event) {
+	if r.Progress != nil {
+		r.Progress(e)
+	}
 }
 
 func (r *Runner) logf(format string, args ...any) {
@@ -155,6 +186,7 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, repros map[string
 		return errorAll("artifacts dir: "+err.Error(), "")
 	}
 	r.logf("== %s: building image for %s", k.Name, k.Spec)
+	r.progress(Event{Kernel: k.Name, Phase: PhaseBuild})
 	build, bootGuest := r.Build, r.Boot
 	if build == nil {
 		build = r.Images.Build
@@ -184,6 +216,7 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, repros map[string
 	boot := func() error {
 		boots++
 		t0 := time.Now()
+		r.progress(Event{Kernel: k.Name, Phase: PhaseBoot})
 		cfg := r.VM
 		cfg.Kernel, cfg.Initrd = img.Kernel, img.Initrd
 		cfg.HostKey, cfg.ClientKey = img.HostKey, img.ClientKey
@@ -230,8 +263,12 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, repros map[string
 				continue
 			}
 		}
+		r.progress(Event{Kernel: k.Name, Scenario: it.Scenario, Phase: PhaseCell})
 		cell := r.runCell(ctx, m, k, it, kdir, repros)
 		kr.Cells = append(kr.Cells, cell)
+		r.progress(Event{Kernel: k.Name, Scenario: it.Scenario, Phase: PhaseCellDone, Cell: &cell})
+		// The one line per finished cell (scenarios do not print their
+		// own: each cell used to be printed twice).
 		r.logf("   %s × %s: %s (%s) %s", k.Name, it.Scenario, cell.Outcome, cell.Duration.Round(100*time.Millisecond), cell.Reason)
 		// A crashed or wedged guest is never reused; nor is any guest when
 		// the user asked for one guest per scenario.
@@ -266,7 +303,9 @@ func (r *Runner) runCell(ctx context.Context, m Guest, k plan.Kernel, it plan.It
 		case <-sctx.Done():
 		}
 	}()
-	cell := sc.Run(sctx, scenarios.Env{Guest: m, Pair: r.Pair, Artifacts: adir, Log: r.Log})
+	// No Log: the runner prints the one line per finished cell; the
+	// scenario's own verdict line made every cell appear twice.
+	cell := sc.Run(sctx, scenarios.Env{Guest: m, Pair: r.Pair, Artifacts: adir})
 	cell.Scenario = it.Scenario
 	cell.Expected = it.Expected
 	if err := m.Crashed(); err != nil {

@@ -85,13 +85,29 @@ cell does not, 2 when some unexpected cell is ERROR (undecided).`,
 			if err != nil {
 				return err
 			}
-			b, err := g.builder()
-			if err != nil {
-				return err
-			}
 			out := f.out
 			if out == "" {
 				out = filepath.Join("results", p.Name+"-"+time.Now().Format("20060102-150405"))
+			}
+			// On a terminal a live matrix owns stderr and the progress log
+			// goes to <out>/srutest.log; elsewhere (CI) the log is the
+			// output: one line per finished cell.
+			var live *liveMatrix
+			if !g.quiet && term.IsTerminal(int(os.Stderr.Fd())) {
+				if err := os.MkdirAll(out, 0o755); err != nil {
+					return err
+				}
+				lf, err := os.Create(filepath.Join(out, "srutest.log"))
+				if err != nil {
+					return err
+				}
+				defer lf.Close()
+				g.logFile = lf
+				live = newLiveMatrix(os.Stderr, p, time.Now)
+			}
+			b, err := g.builder()
+			if err != nil {
+				return err
 			}
 			// The shard is part of every results.json the runner saves (also
 			// the partial ones after each kernel): merge needs it to put
@@ -100,7 +116,19 @@ cell does not, 2 when some unexpected cell is ERROR (undecided).`,
 			if lw := g.logw(); lw != nil {
 				r.Log = lw
 			}
+			var stopLive chan struct{}
+			liveDone := make(chan struct{})
+			if live != nil {
+				r.Progress = live.Event
+				stopLive = make(chan struct{})
+				go func() { defer close(liveDone); live.Run(stopLive, 125*time.Millisecond) }()
+			}
 			run, runErr := r.Run(cmd.Context(), p)
+			if live != nil {
+				close(stopLive)
+				<-liveDone
+				fmt.Fprintf(os.Stderr, "srutest: log in %s\n", filepath.Join(out, "srutest.log"))
+			}
 			if run == nil {
 				return runErr
 			}
