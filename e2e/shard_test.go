@@ -24,7 +24,15 @@ func TestE2EShardRoundTrip(t *testing.T) {
 	scen := []string{"--scenario", "connect", "--scenario", "join"}
 	root := t.TempDir()
 	whole := filepath.Join(root, "whole")
-	runOK(t, append([]string{"run", "../demo.yaml", "--out", whole}, scen...)...)
+	_, log := runOK2(t, append([]string{"run", "../demo.yaml", "--out", whole}, scen...)...)
+	// Without a terminal (CI): one line per finished cell.
+	for _, k := range []string{"debian-6.1-cloud", "debian-6.12-cloud"} {
+		for _, sc := range []string{"connect", "join"} {
+			if n := strings.Count(log, k+" × "+sc+":"); n != 1 {
+				t.Errorf("%s × %s printed %d times without a terminal, want once:\n%s", k, sc, n, log)
+			}
+		}
+	}
 	for i := 1; i <= 2; i++ {
 		runOK(t, append([]string{"run", "../demo.yaml", "--shard", fmt.Sprintf("%d/2", i), "--out", filepath.Join(root, "shards", fmt.Sprintf("shard-%d", i))}, scen...)...)
 	}
@@ -78,6 +86,13 @@ func TestE2EShardRoundTrip(t *testing.T) {
 // runOK runs srutest and returns its stdout; any failure ends the test.
 func runOK(t *testing.T, args ...string) string {
 	t.Helper()
+	out, _ := runOK2(t, args...)
+	return out
+}
+
+// runOK2 is runOK returning stderr too.
+func runOK2(t *testing.T, args ...string) (string, string) {
+	t.Helper()
 	cmd := srutest(t, args...)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
@@ -85,7 +100,7 @@ func runOK(t *testing.T, args ...string) string {
 	if err != nil {
 		t.Fatalf("srutest %s: %v\n%s\n%s", strings.Join(args, " "), err, out, stderr.String())
 	}
-	return string(out)
+	return string(out), stderr.String()
 }
 
 // cellKey is what must not change between a sharded and an unsharded run:

@@ -19,6 +19,8 @@ for arg in "$@"; do
 		;;
 	esac
 done
+# make deps-test: the e2e tests look at the HTML report in headless Chromium.
+for arg in "$@"; do [ "$arg" = --kernel-build ] && pkgs+=(chromium); done
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
