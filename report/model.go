@@ -97,8 +97,10 @@ type Timeline struct {
 	// subflow shows its silence.
 	End float64 `json:"end_s"`
 	// IdleFrom is the last packet before the idle period (handshake,
-	// greeting); the keepalive timer counts from there, so the expected
-	// probes are at IdleFrom + k·Interval.
+	// greeting); the keepalive timer counts from there: the first probe is
+	// expected at IdleFrom + Interval, each next one Interval after the
+	// previous probe. Interval is 0 when no keepalive is expected
+	// (keepalive-off).
 	IdleFrom float64          `json:"idle_from_s"`
 	Interval float64          `json:"expected_interval_s"`
 	Packets  []TimelinePacket `json:"packets"`

@@ -21,8 +21,9 @@ const (
 // subflow (class "track", data-subflow "<path> <kind>"), time on x shared by
 // all tracks; client→server segments as ticks above the track's centre
 // line, server→client below, keepalive probes as red diamonds, and the
-// expected probe times (idle start + k × the sysctl interval) as grey ticks
-// along the track's bottom edge. It returns "" when no subflow has a
+// expected probe times (the sysctl interval after the idle start and after
+// each probe) as grey ticks along the track's bottom edge; none when no
+// keepalive is expected (Interval 0). It returns "" when no subflow has a
 // timeline (reproducers, results from before timelines existed). Every
 // text goes through html.EscapeString; the markup is built here, not by
 // the page template, because SVG attribute values are numbers computed in
@@ -56,10 +57,21 @@ func TimelineSVG(c Cell) template.HTML {
 		fmt.Fprintf(&b, `<text x="4" y="%.1f" font-size="11" font-family="sans-serif" fill="#444">%s · %d probes</text>`, mid+12, esc(string(s.Verdict)), s.Probes)
 		fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#999" stroke-width="0.5"/>`, x(0), mid, x(span), mid)
 		// Expected probe times: the keepalive timer fires Interval after
-		// the idle start, then every Interval while probes go unanswered
-		// (the scenarios set keepalive_time = keepalive_intvl).
+		// the connection went idle, and again Interval after each probe
+		// (answered probes rearm it; the scenarios set keepalive_time =
+		// keepalive_intvl). A tick per expectation shows each probe's
+		// lateness locally instead of a drift accumulated from the start.
 		if tl.Interval > 0 {
-			for t := tl.IdleFrom + tl.Interval; t <= span+1e-9 && t <= tl.End+tl.Interval; t += tl.Interval {
+			at := []float64{tl.IdleFrom + tl.Interval}
+			for _, p := range tl.Packets {
+				if p.Kind == "probe" {
+					at = append(at, p.T+tl.Interval)
+				}
+			}
+			for _, t := range at {
+				if t > tl.End+1e-9 {
+					continue
+				}
 				fmt.Fprintf(&b, `<line class="expected" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="#777" stroke-width="1.5"><title>expected probe at %.2fs</title></line>`,
 					x(t), top+tlTrack-10, x(t), top+tlTrack-2, t)
 			}

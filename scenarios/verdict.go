@@ -315,7 +315,11 @@ func (o observation) subflows(conns []pathConn) []subflowDetail {
 		if w := t0.Add(captureWindow); !t0.IsZero() && w.After(end) {
 			end = w
 		}
-		sd.Timeline = timeline(c, probes, t0, end, o.expectInterval())
+		interval := o.expectInterval()
+		if o.spec.mode == pair.KeepaliveOff {
+			interval = 0 // no probe is expected: no expected-probe ticks
+		}
+		sd.Timeline = timeline(c, probes, t0, end, interval)
 		out = append(out, sd)
 	}
 	for _, s := range o.ss {
