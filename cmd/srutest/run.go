@@ -41,6 +41,12 @@ When the plan has role: before/after kernels (SRU plans: -updates vs -proposed),
 matrix is followed by a before → after table per pair, a one-line conclusion and the
 suggested Launchpad tag. Local paths in a plan file are relative to the plan file.
 
+On a terminal, a live matrix shows cells filling in (a spinner and elapsed time per
+running cell) and the progress log goes to <out>/srutest.log; without a terminal
+(CI) one line is printed per finished cell. --shard i/n runs every n-th kernel
+(merge the shards with srutest merge); --shard auto takes i/n from a Kubernetes
+Indexed Job (JOB_COMPLETION_INDEX, SRUTEST_SHARDS).
+
 A kernel's keepalive scenarios run at the same time in one guest, each in its own
 pair of network namespaces with its own addresses and captures; kernels run in
 parallel (--jobs, default sized from the host's cores and free memory) while the
