@@ -184,6 +184,9 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, b built, repros m
 	if err != nil {
 		return errorAll("artifacts dir: "+err.Error(), "")
 	}
+	if b.err != nil && r.patchCells(b.err, &kr, k.Scenarios, kdir) {
+		return kr
+	}
 	if b.err != nil {
 		return errorAll("image: "+b.err.Error(), "")
 	}
