@@ -20,16 +20,17 @@ import (
 
 // File is the parsed YAML document.
 type File struct {
-	Name        string       `yaml:"name"`
-	Description string       `yaml:"description"`
-	Bug         string       `yaml:"bug"`
-	Series      string       `yaml:"series"`
-	Archive     string       `yaml:"archive"` // default Ubuntu archive URL for ubuntu entries
-	Keyring     string       `yaml:"keyring"` // OpenPGP keyring for ubuntu entries (default: embedded)
-	MemoryMB    int          `yaml:"memory_mb"`
-	Scenarios   []Name       `yaml:"scenarios"` // default: all MPTCP scenarios
-	Kernels     []KernelDecl `yaml:"kernels"`
-	Reproducers []Repro      `yaml:"reproducers"`
+	Name        string         `yaml:"name"`
+	Description string         `yaml:"description"`
+	Bug         string         `yaml:"bug"`
+	Series      string         `yaml:"series"`
+	Archive     string         `yaml:"archive"` // default Ubuntu archive URL for ubuntu entries
+	Keyring     string         `yaml:"keyring"` // OpenPGP keyring for ubuntu entries (default: embedded)
+	MemoryMB    int            `yaml:"memory_mb"`
+	Scenarios   []Name         `yaml:"scenarios"` // default: all MPTCP scenarios
+	Kernels     []KernelDecl   `yaml:"kernels"`
+	Reproducers []Repro        `yaml:"reproducers"`
+	Selftests   []SelftestDecl `yaml:"selftests"` // kernel selftest suites (selftests.go)
 
 	path string
 }
@@ -200,6 +201,12 @@ func (f *File) validate(known []string) error {
 			return fmt.Errorf("line %d: reproducer name %q clashes with a built-in scenario", r.line, r.Name)
 		}
 		isKnown[r.Name] = true
+	}
+	if err := f.validateSelftests(isKnown); err != nil {
+		return err
+	}
+	for _, n := range f.selftestNames() {
+		isKnown[n] = true // a scenarios: list may name a suite
 	}
 	for _, s := range f.Scenarios {
 		if !isKnown[s.Value] {

@@ -66,7 +66,8 @@ type Cell struct {
 	Artifacts string        `json:"artifacts,omitempty"` // directory, relative to results.json
 	Duration  time.Duration `json:"duration_ns"`
 	Subflows  []Subflow     `json:"subflows,omitempty"`
-	Console   string        `json:"console,omitempty"` // console excerpt on crash
+	Subtests  []Subtest     `json:"subtests,omitempty"` // a kernel selftest script's TAP results
+	Console   string        `json:"console,omitempty"`  // console excerpt on crash
 }
 
 // Matches reports whether the cell came out as expected.
@@ -83,4 +84,14 @@ type Subflow struct {
 	IntervalSec float64  `json:"interval_s"` // median interval between probes
 	Verdict     Outcome  `json:"verdict"`
 	Notes       []string `json:"notes,omitempty"`
+}
+
+// Subtest is one TAP test line of a kernel selftest script (one cell per
+// script; its subtests are listed here, and one JUnit testcase each).
+type Subtest struct {
+	Num      int           `json:"num"`
+	Name     string        `json:"name"`
+	Outcome  Outcome       `json:"outcome"`
+	Reason   string        `json:"reason,omitempty"` // TAP directive text (SKIP/IGNORE/TODO reason)
+	Duration time.Duration `json:"duration_ns,omitempty"`
 }

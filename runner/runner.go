@@ -63,6 +63,11 @@ type Runner struct {
 	Jobs int
 	// OnKernel is called after each kernel finishes (progress output).
 	OnKernel func(report.Kernel)
+	// BuildSelftest builds the image of kernel selftest guests (base
+	// modules plus extra); default: a copy of Images with ExtraModules.
+	BuildSelftest func(ctx context.Context, spec string, extra []string) (*images.Image, error)
+
+	selftests map[string]*selftestCol // columns of the plan's selftest suites (selftests.go)
 }
 
 // Run executes p and returns the results; results.json is saved in r.Out
@@ -81,6 +86,9 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 		Accel:   vm.DetectAccel(r.VM.KVM),
 	}
 	run.Host, _ = os.Hostname()
+	var cleanup func()
+	r.selftests, cleanup = r.prepareSelftests(ctx, p)
+	defer cleanup()
 	repros := map[string]plan.Repro{}
 	for _, rp := range p.Reproducers {
 		repros[rp.Name] = rp
@@ -201,7 +209,12 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, repros map[string
 	}
 
 	var bootErr, bootConsole string
+	var selftestItems []plan.Item
 	for _, it := range k.Scenarios {
+		if _, ok := r.selftests[it.Scenario]; ok {
+			selftestItems = append(selftestItems, it) // own guests, after the scenarios
+			continue
+		}
 		if ctx.Err() != nil {
 			kr.Cells = append(kr.Cells, report.Cell{Scenario: it.Scenario, Outcome: report.Error, Expected: it.Expected, Reason: "interrupted: " + ctx.Err().Error()})
 			continue
@@ -235,6 +248,10 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, repros map[string
 		if m.Crashed() != nil || r.FreshGuest || !alive(ctx, m) {
 			closeM()
 		}
+	}
+	if len(selftestItems) > 0 {
+		closeM() // the guest of the scenarios is not needed any more
+		kr.Cells = append(kr.Cells, r.runSelftests(ctx, k, selftestItems, kdir)...)
 	}
 	return kr
 }
