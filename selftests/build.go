@@ -24,7 +24,7 @@ import (
 
 // recipeVersion changes whenever Build lays out a suite differently, so old
 // cache entries are not reused.
-const recipeVersion = "selftests-1"
+const recipeVersion = "selftests-2"
 
 // GuestRoot is where a suite's files land in the guest: the selftests tree
 // keeps its layout below it (net/mptcp/…, net/lib.sh), since the scripts
@@ -51,6 +51,9 @@ type Suite struct {
 	// them (obj-$(CONFIG_X) += name.o), for the symbols of Config that
 	// have any.
 	Modules map[string][]string `json:"modules"`
+	// Selected lists the symbols the fragment's symbols select (Kconfig),
+	// with the value they inherit: their modules are loaded too.
+	Selected map[string]string `json:"selected,omitempty"`
 
 	// Dir is the cache entry; Tree = Dir/tree holds the selftests tree
 	// (target and its TEST_INCLUDES) as it goes below GuestRoot.
@@ -63,12 +66,14 @@ func (s *Suite) Tree() string { return filepath.Join(s.Dir, "tree") }
 // ModuleNames lists the modules the config fragment asks for, sorted.
 func (s *Suite) ModuleNames() []string {
 	seen := map[string]bool{}
-	for sym, v := range s.Config {
-		if v == "n" {
-			continue
-		}
-		for _, m := range s.Modules[sym] {
-			seen[m] = true
+	for _, syms := range []map[string]string{s.Config, s.Selected} {
+		for sym, v := range syms {
+			if v == "n" {
+				continue
+			}
+			for _, m := range s.Modules[sym] {
+				seen[m] = true
+			}
 		}
 	}
 	out := make([]string, 0, len(seen))
@@ -398,7 +403,18 @@ func buildTree(ctx context.Context, src, target, out string) (*Suite, error) {
 	if b, err := os.ReadFile(filepath.Join(tdir, "config")); err == nil {
 		s.Config = ParseConfig(b)
 	}
-	s.Modules, err = moduleMap(src, s.Config)
+	// Config keeps the fragment as written; Modules also covers what it
+	// selects (the kernel would autoload those; the guest has no modprobe).
+	var closure map[string]string
+	s.Modules, closure, err = moduleMap(src, s.Config)
+	for k, v := range closure {
+		if _, ok := s.Config[k]; !ok {
+			if s.Selected == nil {
+				s.Selected = map[string]string{}
+			}
+			s.Selected[k] = v
+		}
+	}
 	if err != nil {
 		return nil, &BuildError{Step: "map config to modules", Err: err}
 	}

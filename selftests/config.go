@@ -95,14 +95,60 @@ func containsStr(list []string, s string) bool {
 	return false
 }
 
-// moduleMap reads every Kbuild Makefile of the tree (tools/ and
-// Documentation/ aside) for the symbols of config.
-func moduleMap(src string, config map[string]string) (map[string][]string, error) {
-	out := map[string][]string{}
-	if len(config) == 0 {
-		return out, nil
+// ParseKconfigSelects adds to into, for each "config X" entry of a Kconfig
+// file, the symbols its "select Y" lines name (conditions ignored: a
+// selected module that is absent is only not loaded).
+func ParseKconfigSelects(b []byte, into map[string][]string) {
+	cur := ""
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		switch f[0] {
+		case "config", "menuconfig":
+			cur = "CONFIG_" + f[1]
+		case "select":
+			if cur != "" && !containsStr(into[cur], "CONFIG_"+f[1]) {
+				into[cur] = append(into[cur], "CONFIG_"+f[1])
+			}
+		case "menu", "endmenu", "if", "endif", "choice", "endchoice", "source", "comment":
+			cur = ""
+		}
 	}
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+}
+
+// selectClosure extends config with what its enabled symbols select,
+// transitively (CONFIG_NETFILTER_XT_TARGET_MARK selects
+// CONFIG_NETFILTER_XT_MARK, which builds xt_mark). A selected symbol takes
+// the selecting one's value unless the fragment sets it.
+func selectClosure(config map[string]string, selects map[string][]string) map[string]string {
+	out := map[string]string{}
+	var queue []string
+	for k, v := range config {
+		out[k] = v
+		if v != "n" {
+			queue = append(queue, k)
+		}
+	}
+	sort.Strings(queue)
+	for len(queue) > 0 {
+		k := queue[0]
+		queue = queue[1:]
+		for _, sel := range selects[k] {
+			if _, ok := out[sel]; !ok {
+				out[sel] = out[k]
+				queue = append(queue, sel)
+			}
+		}
+	}
+	return out
+}
+
+// walkKbuild calls fn for every Makefile, Kbuild and Kconfig* file of the
+// tree, tools/ and Documentation/ aside.
+func walkKbuild(src string, fn func(name string, b []byte)) error {
+	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -113,18 +159,42 @@ func moduleMap(src string, config map[string]string) (map[string][]string, error
 			}
 			return nil
 		}
-		if n := d.Name(); n != "Makefile" && n != "Kbuild" {
+		n := d.Name()
+		if n != "Makefile" && n != "Kbuild" && !strings.HasPrefix(n, "Kconfig") {
 			return nil
 		}
 		b, err := os.ReadFile(p)
 		if err != nil {
 			return err
 		}
-		ParseKbuildObjs(b, config, out)
+		fn(n, b)
 		return nil
+	})
+}
+
+// moduleMap maps the symbols of config, and what they select, to module
+// names, reading the tree's Kconfig and Kbuild files.
+func moduleMap(src string, config map[string]string) (map[string][]string, map[string]string, error) {
+	out := map[string][]string{}
+	if len(config) == 0 {
+		return out, config, nil
+	}
+	selects := map[string][]string{}
+	if err := walkKbuild(src, func(name string, b []byte) {
+		if strings.HasPrefix(name, "Kconfig") {
+			ParseKconfigSelects(b, selects)
+		}
+	}); err != nil {
+		return nil, nil, err
+	}
+	config = selectClosure(config, selects)
+	err := walkKbuild(src, func(name string, b []byte) {
+		if !strings.HasPrefix(name, "Kconfig") {
+			ParseKbuildObjs(b, config, out)
+		}
 	})
 	for _, v := range out {
 		sort.Strings(v)
 	}
-	return out, err
+	return out, config, err
 }

@@ -124,11 +124,15 @@ func (sc Script) run(ctx context.Context, g scenarios.Guest, artifacts string) (
 	pctx, cancel = context.WithTimeout(ctx, time.Minute)
 	pullErr := g.Pull(pctx, guestOut, out)
 	cancel()
-	dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
-	if d, err := g.Exec(dctx, "dmesg"); err == nil {
-		os.WriteFile(filepath.Join(artifacts, "dmesg.txt"), append(d.Stdout, d.Stderr...), 0o644)
+	// dmesg, and the agent's module log: which of the config's modules
+	// this kernel had and loaded.
+	for _, a := range []struct{ file, cmd string }{{"dmesg.txt", "dmesg"}, {"modules.log", "cat /run/srutest/modules.log"}} {
+		dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
+		if d, err := g.Exec(dctx, a.cmd); err == nil {
+			os.WriteFile(filepath.Join(artifacts, a.file), append(d.Stdout, d.Stderr...), 0o644)
+		}
+		dcancel()
 	}
-	dcancel()
 	if runErr != nil {
 		if errors.Is(runErr, context.DeadlineExceeded) && ctx.Err() == nil {
 			return "", "", nil, fmt.Errorf("%s: guest did not answer within %s of the script's own %ds timeout", sc.Program.Name, time.Minute, secs)

@@ -1,0 +1,92 @@
+package selftests
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseTAPInline(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		in       string
+		planned  int
+		tests    []TAPTest
+		problems int
+	}{
+		{
+			name: "mptcp_lib format: time, SKIP, IGNORE Flaky, log before the block",
+			in: "01 chk   [ OK ]\nok 9 - not a test of the block\n\nTAP version 13\n1..4\n" +
+				"ok 1 - diag: chk 0 msk in listen_socket # time=12ms\n" +
+				"not ok 2 - diag: many msk socket present # time=3021ms\n" +
+				"ok 3 - mptcp_connect: tproxy ipv4 # SKIP time=5ms\n" +
+				"ok 4 - mptcp_join: fastclose # IGNORE Flaky time=7ms\n",
+			planned: 4,
+			tests: []TAPTest{
+				{Num: 1, OK: true, Name: "diag: chk 0 msk in listen_socket", Time: 12 * time.Millisecond},
+				{Num: 2, OK: false, Name: "diag: many msk socket present", Time: 3021 * time.Millisecond},
+				{Num: 3, OK: true, Name: "mptcp_connect: tproxy ipv4", Directive: "SKIP", Time: 5 * time.Millisecond},
+				{Num: 4, OK: true, Name: "mptcp_join: fastclose", Directive: "IGNORE", Reason: "Flaky", Time: 7 * time.Millisecond},
+			},
+		},
+		{
+			name: "KTAP with nested subtests and a skip reason",
+			in: "KTAP version 1\n1..2\n    KTAP version 1\n    1..1\n    ok 1 inner\n" +
+				"ok 1 selftests: net/mptcp: diag.sh\nnot ok 2 selftests: net/mptcp: simult_flows.sh # SKIP no tc\n",
+			planned: 2,
+			tests: []TAPTest{
+				{Num: 1, OK: true, Name: "selftests: net/mptcp: diag.sh"},
+				{Num: 2, OK: false, Name: "selftests: net/mptcp: simult_flows.sh", Directive: "SKIP", Reason: "no tc"},
+			},
+		},
+		{
+			name:    "short plan and TIMEOUT",
+			in:      "TAP version 13\n1..3\nok 1 a\nnot ok 2 b # TIMEOUT 1800 seconds\n",
+			planned: 3,
+			tests: []TAPTest{
+				{Num: 1, OK: true, Name: "a"},
+				{Num: 2, Name: "b", Directive: "TIMEOUT", Reason: "1800 seconds"},
+			},
+			problems: 1,
+		},
+		{name: "no TAP at all", in: "[SKIP] ss tool does not support MPTCP\n", planned: -1},
+		{name: "version, no plan", in: "TAP version 13\n", planned: -1, problems: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := ParseTAP([]byte(tc.in))
+			if got.Planned != tc.planned || len(got.Problems) != tc.problems {
+				t.Errorf("planned %d problems %v; want %d, %d problems", got.Planned, got.Problems, tc.planned, tc.problems)
+			}
+			if len(got.Tests) != len(tc.tests) {
+				t.Fatalf("got %d tests %+v, want %d", len(got.Tests), got.Tests, len(tc.tests))
+			}
+			for i := range tc.tests {
+				if got.Tests[i] != tc.tests[i] {
+					t.Errorf("test %d:\n got %+v\nwant %+v", i, got.Tests[i], tc.tests[i])
+				}
+			}
+		})
+	}
+}
+
+func FuzzParseTAP(f *testing.F) {
+	f.Add([]byte("TAP version 13\n1..2\nok 1 - a # time=1ms\nnot ok 2 - b # SKIP why time=2ms\n"))
+	f.Add([]byte("KTAP version 1\n1..1\n  ok 1 x\nok 1 y # TODO\nBail out! z\n"))
+	f.Add([]byte("ok\nnot ok\n1..\n# \nok 99999999999999999999 - big\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		tap := ParseTAP(in)
+		for _, tt := range tap.Tests {
+			if tt.Directive != "" && !strings.Contains(strings.ToUpper(string(in)), tt.Directive) {
+				t.Fatalf("directive %q not in the input", tt.Directive)
+			}
+			if tt.Time < 0 {
+				t.Fatalf("negative time %v", tt.Time)
+			}
+		}
+		subs := Subtests(tap)
+		if len(subs) != len(tap.Tests) {
+			t.Fatalf("%d subtests for %d tests", len(subs), len(tap.Tests))
+		}
+		Verdict(1, tap, in, time.Second, 10)
+	})
+}
