@@ -40,6 +40,7 @@ type Program struct {
 
 // Suite is a built selftest target, cached under <cache>/selftests/<key>.
 type Suite struct {
+	Desc     string    `json:"desc"` // for srutest cache ls
 	Key      string    `json:"key"`
 	Source   string    `json:"source"`  // what it was built from
 	Version  string    `json:"version"` // kernel version of the source tree (make kernelversion)
@@ -154,7 +155,13 @@ func Build(ctx context.Context, opts BuildOptions) (*Suite, error) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return nil, fmt.Errorf("selftests cache: %w", err)
 	}
-	work, err := os.MkdirTemp(root, "tmp-")
+	// Work in the cache's tmp/ (cache prune leaves young entries there
+	// alone), then rename into place: no half-built suite is ever seen.
+	tmpRoot := filepath.Join(opts.CacheDir, "tmp")
+	if err := os.MkdirAll(tmpRoot, 0o755); err != nil {
+		return nil, fmt.Errorf("selftests cache: %w", err)
+	}
+	work, err := os.MkdirTemp(tmpRoot, "selftests-")
 	if err != nil {
 		return nil, fmt.Errorf("selftests cache: %w", err)
 	}
@@ -172,6 +179,7 @@ func Build(ctx context.Context, opts BuildOptions) (*Suite, error) {
 		return nil, err
 	}
 	s.Key, s.Source = key, opts.Source
+	s.Desc = fmt.Sprintf("%s selftests from %s (%s)", opts.Target, filepath.Base(opts.Source), s.Version)
 	if err := writeJSON(filepath.Join(work, "entry", "suite.json"), s); err != nil {
 		return nil, err
 	}
