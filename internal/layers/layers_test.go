@@ -22,18 +22,20 @@ type rule struct {
 }
 
 var rules = []rule{
-	{"vm", []string{"scenarios", "report", "plan", "images", "runner", "cmd"},
+	{"vm", []string{"scenarios", "report", "plan", "images", "runner", "cmd", "selftests"},
 		"vm boots and drives QEMU guests; it knows nothing of MPTCP, plans, images or reports"},
-	{"images", []string{"vm", "scenarios", "runner", "report", "plan", "cmd"},
+	{"images", []string{"vm", "scenarios", "runner", "report", "plan", "cmd", "selftests"},
 		"images turns kernel specs into guest images without a running guest"},
-	{"report", []string{"agent", "vm", "images", "scenarios", "plan", "runner", "cmd"},
+	{"report", []string{"agent", "vm", "images", "scenarios", "plan", "runner", "cmd", "selftests"},
 		"report reads only its own results model"},
-	{"agent", []string{"vm", "images", "runner", "scenarios", "report", "plan", "cmd"},
+	{"agent", []string{"vm", "images", "runner", "scenarios", "report", "plan", "cmd", "selftests"},
 		"agent is the guest's PID 1 and imports nothing of the host side"},
-	{"scenarios", []string{"vm", "images", "runner", "plan", "cmd"},
+	{"scenarios", []string{"vm", "images", "runner", "plan", "cmd", "selftests"},
 		"scenarios talk to a Guest interface, never to QEMU, images or the plan"},
-	{"plan", []string{"vm", "images", "runner", "scenarios", "cmd"},
+	{"plan", []string{"vm", "images", "runner", "scenarios", "cmd", "selftests"},
 		"plan only parses and expands plan files"},
+	{"selftests", []string{"vm", "runner", "plan", "cmd"},
+		"selftests builds and runs kernel selftests on a scenarios.Guest; the runner wires it in"},
 	{"runner", []string{"cmd"}, "runner is used by the commands, never the other way round"},
 	{"", []string{"e2e", "internal/layers"}, "test-only packages are not imported"},
 }
