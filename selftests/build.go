@@ -289,11 +289,21 @@ func extractSource(ctx context.Context, file, dir string) (string, error) {
 		if _, err := run(ctx, debDir, "unpack "+filepath.Base(file), "dpkg-deb", "-x", file, debDir); err != nil {
 			return "", err
 		}
-		m, _ := filepath.Glob(filepath.Join(debDir, "usr", "src", "linux-source-*.tar.*"))
-		if len(m) != 1 {
-			return "", &BuildError{Step: "unpack " + filepath.Base(file), Err: fmt.Errorf("want one usr/src/linux-source-*.tar.* in the package, found %d", len(m))}
+		// Ubuntu: usr/src/linux-source-V/linux-source-V.tar.bz2 and a link
+		// to it as usr/src/linux-source-V.tar.bz2; Debian: the latter only.
+		var found []string
+		for _, pat := range []string{"linux-source-*.tar.*", "linux-source-*/linux-source-*.tar.*"} {
+			m, _ := filepath.Glob(filepath.Join(debDir, "usr", "src", pat))
+			for _, f := range m {
+				if r, err := filepath.EvalSymlinks(f); err == nil && !containsStr(found, r) {
+					found = append(found, r)
+				}
+			}
 		}
-		tarball = m[0]
+		if len(found) != 1 {
+			return "", &BuildError{Step: "unpack " + filepath.Base(file), Err: fmt.Errorf("want one usr/src/linux-source-*.tar.* in the package, found %d", len(found))}
+		}
+		tarball = found[0]
 	}
 	args := []string{"-x", "-f", tarball, "-C", dir, "--wildcards", "--no-same-owner"}
 	switch {
