@@ -90,3 +90,46 @@ func FuzzParseTAP(f *testing.F) {
 		Verdict(1, tap, in, time.Second, 10)
 	})
 }
+
+// Real output of mptcp_sockopt.sh (linux-source-6.12) on Debian's 6.12
+// kernel under a loaded TCG host: iptables warnings before the block, the
+// TCP_INQ check killed by mptcp_inq's own alarm(15).
+func TestParseTAPSockoptReal(t *testing.T) {
+	out := readTestdata(t, "tap-mptcp_sockopt-6.12-tcg-inq-alarm.txt")
+	tap := ParseTAP(out)
+	if tap.Version != "TAP version 13" || tap.Planned != 7 || len(tap.Tests) != 7 || len(tap.Problems) != 0 {
+		t.Fatalf("got %+v", tap)
+	}
+	if tt := tap.Tests[1]; tt.Name != "mptcp_sockopt: mark ipv4" || !tt.OK || tt.Time != 7875*time.Millisecond {
+		t.Errorf("test 2 = %+v", tt)
+	}
+	if tt := tap.Tests[6]; tt.Name != "mptcp_sockopt: TCP_INQ: -t tcp" || tt.OK {
+		t.Errorf("test 7 = %+v", tt)
+	}
+	outcome, reason := Verdict(1, tap, out, 190*time.Second, 1800)
+	if outcome != "FAIL" || !strings.Contains(reason, "7 subtests: 6 ok, 0 skip, 1 fail: 7 mptcp_sockopt: TCP_INQ: -t tcp") {
+		t.Errorf("verdict %s: %s", outcome, reason)
+	}
+}
+
+func TestVerdictExitCodes(t *testing.T) {
+	skipOut := []byte("[SKIP] ss tool does not support MPTCP\n")
+	for _, tc := range []struct {
+		code int
+		out  []byte
+		want string
+		why  string
+	}{
+		{0, []byte("TAP version 13\n1..1\nok 1 - a # time=1ms\n"), "PASS", "1 subtests: 1 ok, 0 skip, 0 fail"},
+		{4, skipOut, "SKIP", "[SKIP] ss tool does not support MPTCP"},
+		{4, nil, "SKIP", "exit 4 (kselftest SKIP)"},
+		{124, nil, "ERROR", "timed out after 1800s (exit 124)"},
+		{137, nil, "ERROR", "timed out after 1800s (exit 137)"},
+		{2, []byte("boom\n"), "FAIL", "exit 2 in 1s; no TAP subtests: boom"},
+	} {
+		got, why := Verdict(tc.code, ParseTAP(tc.out), tc.out, time.Second, 1800)
+		if string(got) != tc.want || !strings.Contains(why, tc.why) {
+			t.Errorf("exit %d: %s %q; want %s containing %q", tc.code, got, why, tc.want, tc.why)
+		}
+	}
+}
