@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -136,7 +137,11 @@ func (r *Runner) runSelftests(ctx context.Context, k plan.Kernel, items []plan.I
 	for _, it := range items {
 		c := r.selftests[it.Scenario]
 		if c.suite != nil {
-			extra = append(extra, c.suite.ModuleNames()...)
+			for _, m := range c.suite.ModuleNames() {
+				if !slices.Contains(extra, m) {
+					extra = append(extra, m)
+				}
+			}
 		}
 		jobs = max(jobs, c.decl.Jobs)
 	}
