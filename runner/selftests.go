@@ -160,7 +160,7 @@ func (r *Runner) runSelftests(ctx context.Context, k plan.Kernel, items []plan.I
 		needImage = needImage || r.selftests[it.Scenario].err == nil
 	}
 	if needImage {
-		r.logf("== %s: building selftest image (+%d config modules)", k.Name, len(extra))
+		r.logf("== %s: building selftest image (+ the kernel's modules among %d named by the suites' config)", k.Name, len(extra))
 		img, imgErr = build(ctx, k.Spec, extra)
 	}
 	var wg sync.WaitGroup
