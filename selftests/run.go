@@ -147,7 +147,7 @@ func (sc Script) run(ctx context.Context, g scenarios.Guest, artifacts string) (
 		return "", "", nil, err
 	}
 	tap := ParseTAP(output)
-	subtests := Subtests(tap)
+	subtests := Subtests(tap, output)
 	outcome, reason := Verdict(res.ExitCode, tap, output, took, secs)
 	return outcome, reason, subtests, nil
 }
@@ -166,16 +166,24 @@ func mustExec(ctx context.Context, g scenarios.Guest, what string, to time.Durat
 }
 
 // Subtests turns TAP test lines into report subtests: ok is PASS; a SKIP
-// directive is SKIP; mptcp_lib.sh's "IGNORE Flaky" (a failure the script
-// chose to ignore) is SKIP saying so, never PASS; TODO/XFAIL are SKIP;
-// TIMEOUT is ERROR; other not-ok is FAIL.
-func Subtests(t TAP) []report.Subtest {
+// directive is SKIP, with the reason the script printed (the directive's
+// text, else its log line, see SkipReasons); mptcp_lib.sh's "IGNORE Flaky"
+// (a failure the script chose to ignore) is SKIP saying so, never PASS;
+// TODO/XFAIL are SKIP; TIMEOUT is ERROR; other not-ok is FAIL.
+func Subtests(t TAP, output []byte) []report.Subtest {
 	var out []report.Subtest
+	var logged map[int]string
 	for _, tt := range t.Tests {
 		st := report.Subtest{Num: tt.Num, Name: tt.Name, Reason: tt.Reason, Duration: tt.Time}
 		switch {
 		case tt.Directive == "SKIP":
 			st.Outcome = report.Skip
+			if st.Reason == "" {
+				if logged == nil {
+					logged = SkipReasons(output)
+				}
+				st.Reason = logged[tt.Num]
+			}
 		case tt.Directive == "IGNORE":
 			st.Outcome = report.Skip
 			st.Reason = strings.TrimSpace("failed, ignored by the script: " + tt.Reason)
@@ -198,7 +206,7 @@ func Subtests(t TAP) []report.Subtest {
 // Verdict decides a script's cell from its exit code (the kselftest
 // contract) and explains it from its output.
 func Verdict(code int, t TAP, output []byte, took time.Duration, timeoutSecs int) (report.Outcome, string) {
-	subs := Subtests(t)
+	subs := Subtests(t, output)
 	count := map[report.Outcome]int{}
 	var failed []string
 	for _, s := range subs {

@@ -104,3 +104,30 @@ func ParseTAP(out []byte) TAP {
 	}
 	return t
 }
+
+// numberedRE matches mptcp_lib.sh's human log lines: "07 ....chk x   [SKIP] why"
+// (print_title's "%02u %-50s", or join's "%03u").
+var numberedRE = regexp.MustCompile(`^(\d{2,4}) `)
+
+// SkipReasons reads the log before the TAP block for the reason each
+// numbered subtest printed with its [SKIP] mark: TAP lines of mptcp_lib.sh
+// say only "# SKIP", the reason is in the log ("[SKIP] Feature probably not
+// supported"). Subtest numbers and log numbers are the same counter there.
+func SkipReasons(out []byte) map[int]string {
+	reasons := map[int]string{}
+	cur := -1
+	for _, l := range strings.Split(string(out), "\n") {
+		if versionRE.MatchString(l) {
+			break
+		}
+		if m := numberedRE.FindStringSubmatch(l); m != nil {
+			cur, _ = strconv.Atoi(m[1])
+		}
+		if i := strings.Index(l, "[SKIP]"); i >= 0 && cur >= 0 {
+			if _, seen := reasons[cur]; !seen {
+				reasons[cur] = strings.TrimSpace(l[i+len("[SKIP]"):])
+			}
+		}
+	}
+	return reasons
+}

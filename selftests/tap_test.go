@@ -83,7 +83,7 @@ func FuzzParseTAP(f *testing.F) {
 				t.Fatalf("negative time %v", tt.Time)
 			}
 		}
-		subs := Subtests(tap)
+		subs := Subtests(tap, in)
 		if len(subs) != len(tap.Tests) {
 			t.Fatalf("%d subtests for %d tests", len(subs), len(tap.Tests))
 		}
@@ -131,5 +131,34 @@ func TestVerdictExitCodes(t *testing.T) {
 		if string(got) != tc.want || !strings.Contains(why, tc.why) {
 			t.Errorf("exit %d: %s %q; want %s containing %q", tc.code, got, why, tc.want, tc.why)
 		}
+	}
+}
+
+// Real output of diag.sh (linux-source-6.12) on Debian's 6.12 kernel in a
+// TCG guest on a host with load ~28 on 2 cores: hundreds of log lines
+// before the block, SKIPs, and mptcp_lib's "# timeout" suffix, which reads
+// as a TIMEOUT directive (ERROR).
+func TestParseTAPDiagReal(t *testing.T) {
+	out := readTestdata(t, "tap-diag-6.12-tcg-loaded.txt")
+	tap := ParseTAP(out)
+	if tap.Planned != 29 || len(tap.Tests) != 29 || len(tap.Problems) != 0 {
+		t.Fatalf("planned %d, %d tests, problems %v", tap.Planned, len(tap.Tests), tap.Problems)
+	}
+	count := map[string]int{}
+	subs := Subtests(tap, out)
+	for _, s := range subs {
+		count[string(s.Outcome)]++
+	}
+	if subs[6].Reason != "Feature probably not supported" {
+		t.Errorf("subtest 7 reason %q, want the script's log line", subs[6].Reason)
+	}
+	if count["PASS"] != 18 || count["SKIP"] != 6 || count["FAIL"] != 4 || count["ERROR"] != 1 {
+		t.Errorf("outcomes %v", count)
+	}
+	if tt := tap.Tests[20]; tt.Name != "diag: many msk socket present" || tt.Directive != "TIMEOUT" || tt.Time != 432353*time.Millisecond {
+		t.Errorf("test 21 = %+v", tt)
+	}
+	if tt := tap.Tests[6]; tt.Name != "diag: ....chk last_data_sent" || tt.Directive != "SKIP" || !tt.OK {
+		t.Errorf("test 7 = %+v", tt)
 	}
 }
