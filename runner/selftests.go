@@ -56,7 +56,7 @@ func (r *Runner) prepareSelftests(ctx context.Context, p *plan.Plan) (map[string
 		suite, err := selftests.Build(ctx, selftests.BuildOptions{CacheDir: r.cacheDir(), Source: d.Source, Target: d.Target, Log: r.Log})
 		var pl *selftests.Payload
 		if err == nil {
-			f := filepath.Join(r.Out, ".payload-"+Slug(d.Name)+".tar")
+			f := filepath.Join(r.Out, ".payload-"+Slug(d.Name)+".tar.gz")
 			payloads = append(payloads, f)
 			pl, err = selftests.WritePayload(suite, f)
 			if err == nil && len(pl.Missing) > 0 {

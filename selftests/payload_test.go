@@ -2,6 +2,7 @@ package selftests
 
 import (
 	"archive/tar"
+	"compress/gzip"
 	"errors"
 	"io"
 	"os"
@@ -33,8 +34,12 @@ func TestWritePayload(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
 	got := map[string]*tar.Header{}
-	tr := tar.NewReader(f)
+	tr := tar.NewReader(zr)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {

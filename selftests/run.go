@@ -34,9 +34,12 @@ type Script struct {
 	Timeout time.Duration
 }
 
+// pushTimeout bounds the payload's push and its unpacking.
+const pushTimeout = 10 * time.Minute
+
 // guest paths of one run.
 const (
-	guestPayload = "/tmp/kselftest-payload.tar"
+	guestPayload = "/tmp/kselftest-payload.tar.gz"
 	guestOut     = "/tmp/kselftest-output.txt"
 )
 
@@ -91,15 +94,17 @@ func (sc Script) run(ctx context.Context, g scenarios.Guest, artifacts string) (
 	if err := mustExec(ctx, g, "", 30*time.Second, "rm -rf "+GuestRoot+" "+ToolsRoot+" && mkdir -p /tmp"); err != nil {
 		return "", "", nil, err
 	}
-	pctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	// Minutes, not seconds: SFTP into a TCG guest on a loaded host moves
+	// well under 1 MB/s (21 MB took over 2 min with three guests at load 36).
+	pctx, cancel := context.WithTimeout(ctx, pushTimeout)
 	err := g.Push(pctx, sc.Payload.Path, guestPayload)
 	cancel()
 	if err != nil {
 		return "", "", nil, fmt.Errorf("push selftests payload: %w", err)
 	}
 	// /bin/bash: the scripts' #! line; busybox has no bash.
-	setup := fmt.Sprintf("tar -xf %s -C / && rm -f %s && ln -sf %s/bin/bash /bin/bash", guestPayload, guestPayload, ToolsRoot)
-	if err := mustExec(ctx, g, "", 2*time.Minute, setup); err != nil {
+	setup := fmt.Sprintf("tar -xzf %s -C / && rm -f %s && ln -sf %s/bin/bash /bin/bash", guestPayload, guestPayload, ToolsRoot)
+	if err := mustExec(ctx, g, "", pushTimeout, setup); err != nil {
 		return "", "", nil, fmt.Errorf("unpack selftests payload: %w", err)
 	}
 	if len(sc.Payload.Missing) > 0 {
