@@ -22,6 +22,7 @@ import (
 	"github.com/srutest/srutest/plan"
 	"github.com/srutest/srutest/report"
 	"github.com/srutest/srutest/scenarios"
+	"github.com/srutest/srutest/selftests"
 	"github.com/srutest/srutest/vm"
 )
 
@@ -66,6 +67,9 @@ type Runner struct {
 	// BuildSelftest builds the image of kernel selftest guests (base
 	// modules plus extra); default: a copy of Images with ExtraModules.
 	BuildSelftest func(ctx context.Context, spec string, extra []string) (*images.Image, error)
+	// SelftestTools are the host programs pushed with a selftest suite
+	// (nil: selftests.DefaultTools).
+	SelftestTools []selftests.Tool
 
 	selftests map[string]*selftestCol // columns of the plan's selftest suites (selftests.go)
 }

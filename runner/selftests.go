@@ -58,7 +58,7 @@ func (r *Runner) prepareSelftests(ctx context.Context, p *plan.Plan) (map[string
 		if err == nil {
 			f := filepath.Join(r.Out, ".payload-"+Slug(d.Name)+".tar.gz")
 			payloads = append(payloads, f)
-			pl, err = selftests.WritePayload(suite, f)
+			pl, err = selftests.WritePayload(suite, f, r.SelftestTools)
 			if err == nil && len(pl.Missing) > 0 {
 				r.logf("selftests %s: host tools missing (their tests will SKIP): %s", d.Name, strings.Join(pl.Missing, ", "))
 			}

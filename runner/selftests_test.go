@@ -14,6 +14,7 @@ import (
 	"github.com/srutest/srutest/plan"
 	"github.com/srutest/srutest/report"
 	"github.com/srutest/srutest/scenarios"
+	"github.com/srutest/srutest/selftests"
 	"github.com/srutest/srutest/vm"
 )
 
@@ -83,6 +84,7 @@ func TestSelftestColumns(t *testing.T) {
 	var mu sync.Mutex
 	var extras [][]string
 	r := &Runner{Build: w.build, Out: out, Images: &images.Builder{CacheDir: cache},
+		SelftestTools: selftests.DefaultTools()[:1], // bash: the full set is slow to gzip under -race
 		Boot: func(ctx context.Context, cfg vm.Config) (Guest, error) {
 			g, err := w.boot(ctx, cfg)
 			if err != nil {
@@ -103,7 +105,7 @@ func TestSelftestColumns(t *testing.T) {
 	p := &plan.Plan{Name: "t", Kernels: []plan.Kernel{{Name: "k1", Spec: "bzimage:/x"}},
 		Selftests: []plan.Selftests{{Name: "fake", Source: fakeKernelTree(t), Target: "net/fake", Jobs: 2, TimeoutScale: 2,
 			Expect: map[string]string{"FAKE-EXIT-4.sh": "SKIP"}}}}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a bound, not a timing: -race on a loaded host is slow
 	defer cancel()
 	run, err := r.Run(ctx, p)
 	if err != nil {

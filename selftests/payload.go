@@ -3,8 +3,6 @@ package selftests
 import (
 	"archive/tar"
 	"compress/gzip"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
@@ -23,22 +21,22 @@ import (
 // initramfs is overwritten, so a running agent never sees its libc change.
 const ToolsRoot = "/opt/srutest-tools"
 
-// tool is one host program for the payload. Names are the guest names in
+// Tool is one host program for the payload. Names are the guest names in
 // ToolsRoot/bin (the first is the file, the rest link to it: multi-call
 // binaries such as xtables-nft-multi pick their personality from argv[0]).
-type tool struct {
+type Tool struct {
 	Names    []string
 	Sources  []string
 	Package  string // Debian package, for the "install it" hint
 	Required bool   // without it no script can run (bash)
 }
 
-// Tools are the programs the net/mptcp scripts call beyond the base image's
+// tools are the programs the net/mptcp scripts call beyond the base image's
 // busybox, ip, ss, nstat and tcpdump (mptcp_lib.sh's check_tools: ip, tc,
 // ss, iptables/ip6tables; mptcp_connect.sh: nft, ethtool; mptcp_lib.sh:
 // ps o pid,ppid). GNU coreutils & co. go first in PATH: the scripts use
 // GNU options busybox lacks (head --bytes=, stat --format=, date +%s%N).
-var Tools = []tool{
+var tools = []Tool{
 	{[]string{"bash"}, []string{"/usr/bin/bash", "/bin/bash"}, "bash", true},
 	{[]string{"tc"}, []string{"/usr/sbin/tc", "/sbin/tc"}, "iproute2", false},
 	{[]string{"xtables-nft-multi", "iptables", "ip6tables", "iptables-nft", "ip6tables-nft", "iptables-save", "ip6tables-save", "iptables-restore", "ip6tables-restore"}, []string{"/usr/sbin/xtables-nft-multi"}, "iptables", false},
@@ -58,10 +56,11 @@ var Tools = []tool{
 // coreutils the scripts call.
 var coreutils = []string{"basename", "cat", "cut", "date", "dd", "dirname", "head", "mktemp", "od", "seq", "sleep", "sort", "stat", "tail", "tee", "timeout", "tr", "uniq", "wc"}
 
-func allTools() []tool {
-	out := append([]tool(nil), Tools...)
+// DefaultTools is what the net/mptcp scripts need from the host.
+func DefaultTools() []Tool {
+	out := append([]Tool(nil), tools...)
 	for _, c := range coreutils {
-		out = append(out, tool{[]string{c}, []string{"/usr/bin/" + c, "/bin/" + c}, "coreutils", false})
+		out = append(out, Tool{[]string{c}, []string{"/usr/bin/" + c, "/bin/" + c}, "coreutils", false})
 	}
 	return out
 }
@@ -72,8 +71,7 @@ var xtablesDirs = []string{"/usr/lib/x86_64-linux-gnu/xtables", "/usr/lib/xtable
 
 // Payload is the tar pushed into a guest before a script runs.
 type Payload struct {
-	Path    string   // the tar file
-	Digest  string   // sha256 of its content list and bytes
+	Path    string   // the gzipped tar file
 	Missing []string // optional tools not found on the host ("nft (apt-get install nftables)")
 }
 
@@ -86,8 +84,11 @@ type payloadEntry struct {
 }
 
 // WritePayload writes the suite's tree (below GuestRoot) and the host tools
-// (below ToolsRoot) into one tar at dst.
-func WritePayload(s *Suite, dst string) (*Payload, error) {
+// (below ToolsRoot; nil means DefaultTools) into one gzipped tar at dst.
+func WritePayload(s *Suite, dst string, tools []Tool) (*Payload, error) {
+	if tools == nil {
+		tools = DefaultTools()
+	}
 	var ents []payloadEntry
 	seen := map[string]bool{}
 	add := func(e payloadEntry) {
@@ -124,7 +125,7 @@ func WritePayload(s *Suite, dst string) (*Payload, error) {
 		}
 		return nil
 	}
-	for _, t := range allTools() {
+	for _, t := range tools {
 		src := ""
 		for _, c := range t.Sources {
 			if st, err := os.Stat(c); err == nil && st.Mode().IsRegular() {
@@ -161,23 +162,20 @@ func WritePayload(s *Suite, dst string) (*Payload, error) {
 		break
 	}
 	sort.Slice(ents, func(i, j int) bool { return ents[i].name < ents[j].name })
-	digest, err := writeTar(dst, ents)
-	if err != nil {
+	if err := writeTar(dst, ents); err != nil {
 		return nil, fmt.Errorf("selftests payload: %w", err)
 	}
-	pl.Digest = digest
 	return pl, nil
 }
 
-func writeTar(dst string, ents []payloadEntry) (string, error) {
+func writeTar(dst string, ents []payloadEntry) error {
 	f, err := os.Create(dst)
 	if err != nil {
-		return "", err
+		return err
 	}
 	// gzip: the payload crosses SSH into a TCG guest, where every byte
 	// costs guest CPU (crypto); busybox tar -z unpacks it. ~21 → ~8 MB.
-	h := sha256.New()
-	zw, _ := gzip.NewWriterLevel(io.MultiWriter(f, h), gzip.BestSpeed)
+	zw, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
 	tw := tar.NewWriter(zw)
 	dirs := map[string]bool{}
 	var werr error
@@ -219,9 +217,8 @@ func writeTar(dst string, ents []payloadEntry) (string, error) {
 	}
 	if werr != nil {
 		os.Remove(dst)
-		return "", werr
 	}
-	return hex.EncodeToString(h.Sum(nil)), nil
+	return werr
 }
 
 func copyToTar(tw *tar.Writer, e payloadEntry) error {
