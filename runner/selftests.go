@@ -103,6 +103,18 @@ func (r *Runner) prepareSelftests(ctx context.Context, p *plan.Plan) (map[string
 	return cols, cleanup
 }
 
+// splitSelftests separates the selftest columns from the scenarios.
+func (r *Runner) splitSelftests(items []plan.Item) (scen, st []plan.Item) {
+	for _, it := range items {
+		if _, ok := r.selftests[it.Scenario]; ok {
+			st = append(st, it)
+		} else {
+			scen = append(scen, it)
+		}
+	}
+	return scen, st
+}
+
 func (r *Runner) cacheDir() string {
 	if r.Images != nil && r.Images.CacheDir != "" {
 		return r.Images.CacheDir
