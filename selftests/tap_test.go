@@ -162,3 +162,24 @@ func TestParseTAPDiagReal(t *testing.T) {
 		t.Errorf("test 7 = %+v", tt)
 	}
 }
+
+// The same script once xt_mark is loaded (Kconfig select closure) and
+// mptcp_inq beat its alarm: all 11 subtests, exit 0.
+func TestParseTAPSockoptRealPass(t *testing.T) {
+	out := readTestdata(t, "tap-mptcp_sockopt-6.12-tcg-pass.txt")
+	tap := ParseTAP(out)
+	if tap.Planned != 11 || len(tap.Tests) != 11 || len(tap.Problems) != 0 {
+		t.Fatalf("got %+v", tap)
+	}
+	for _, s := range Subtests(tap, out) {
+		if s.Outcome != "PASS" {
+			t.Errorf("subtest %d %s = %s", s.Num, s.Name, s.Outcome)
+		}
+	}
+	if outcome, reason := Verdict(0, tap, out, 514*time.Second, 2700); outcome != "PASS" || !strings.Contains(reason, "11 subtests: 11 ok, 0 skip, 0 fail") {
+		t.Errorf("verdict %s: %s", outcome, reason)
+	}
+	if strings.Contains(string(out), "Extension mark") {
+		t.Error("iptables still misses xt_mark")
+	}
+}
