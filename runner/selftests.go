@@ -208,8 +208,12 @@ func (r *Runner) runSelftests(ctx context.Context, k plan.Kernel, items []plan.I
 func (r *Runner) runSelftest(ctx context.Context, k plan.Kernel, it plan.Item, c *selftestCol, img *images.Image, kdir string) report.Cell {
 	t0 := time.Now()
 	cell := report.Cell{Scenario: it.Scenario, Expected: it.Expected}
-	adir := filepath.Join(kdir, Slug(it.Scenario))
-	os.RemoveAll(adir)
+	// Only a directory srutest made (marked) is ever cleared (rundir.go).
+	adir, err := ownedDir(kdir, Slug(it.Scenario), true)
+	if err != nil {
+		cell.Outcome, cell.Reason = report.Error, "artifacts dir: "+err.Error()
+		return cell
+	}
 	bootGuest := r.Boot
 	if bootGuest == nil {
 		bootGuest = Boot
