@@ -11,15 +11,15 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/srutest/srutest/internal/proc"
 )
 
 // recipeVersion changes whenever Build lays out a suite differently, so old
@@ -484,15 +484,13 @@ func copyInto(src, dst string) error {
 	return out.Close()
 }
 
-// run runs a build command in dir with a process group that dies with the
-// context, and returns its output; a failure is a BuildError with the tail.
+// run runs a build command in dir through internal/proc (process group,
+// parent-death kill, SIGTERM then SIGKILL when ctx ends) and returns its
+// output; a failure is a BuildError with the tail.
 func run(ctx context.Context, dir, step, name string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := proc.Command(ctx, 5*time.Second, name, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	if err := cmd.Run(); err != nil {
