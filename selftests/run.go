@@ -124,15 +124,18 @@ func (sc Script) run(ctx context.Context, g scenarios.Guest, artifacts string) (
 	res, runErr := g.Exec(rctx, cmd)
 	rcancel()
 	took := time.Since(t0)
-	// Whatever happened, keep what the script printed and the kernel log.
+	// Whatever happened, keep what the script printed and the kernel log:
+	// also after a crash cancelled ctx (a soft lockup leaves a guest that
+	// still answers), so collection gets its own short bound.
+	cctx := context.WithoutCancel(ctx)
 	out := filepath.Join(artifacts, "output.txt")
-	pctx, cancel = context.WithTimeout(ctx, time.Minute)
+	pctx, cancel = context.WithTimeout(cctx, time.Minute)
 	pullErr := g.Pull(pctx, guestOut, out)
 	cancel()
 	// dmesg, and the agent's module log: which of the config's modules
 	// this kernel had and loaded.
 	for _, a := range []struct{ file, cmd string }{{"dmesg.txt", "dmesg"}, {"modules.log", "cat /run/srutest/modules.log"}} {
-		dctx, dcancel := context.WithTimeout(ctx, 30*time.Second)
+		dctx, dcancel := context.WithTimeout(cctx, 30*time.Second)
 		if d, err := g.Exec(dctx, a.cmd); err == nil {
 			os.WriteFile(filepath.Join(artifacts, a.file), append(d.Stdout, d.Stderr...), 0o644)
 		}
