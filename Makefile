@@ -16,9 +16,10 @@ build:
 deps:
 	./scripts/install-deps.sh
 
-# Tests also build the negative-control kernel from linux-source-6.12.
+# Tests also build the negative-control kernel from linux-source-6.12, and
+# run net/mptcp selftests (their guest tools come from the host).
 deps-test:
-	./scripts/install-deps.sh --kernel-build
+	./scripts/install-deps.sh --kernel-build --selftests
 
 # Offline default: boots the Debian 6.1 and 6.12 kernels from the host's apt
 # sources and prints the kernel × scenario matrix.

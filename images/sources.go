@@ -22,17 +22,17 @@ func validRelease(r string) error {
 
 // buildKernelLayer writes vmlinuz and the needed modules of relDir (may be
 // "") into out.
-func buildKernelLayer(out, vmlinuz, release, relDir string, dep *ModDep) (*kernelJSON, error) {
+func buildKernelLayer(out, vmlinuz, release, relDir string, dep *ModDep, needed []string) (*kernelJSON, error) {
 	if err := copyFile(vmlinuz, filepath.Join(out, fileKernel), 0o644); err != nil {
 		return nil, err
 	}
 	kj := &kernelJSON{Release: release, Meta: map[string]string{}, Modules: []string{}, ModulePaths: []string{}}
 	if relDir == "" {
-		kj.Missing = append(kj.Missing, NeededModules...)
+		kj.Missing = append(kj.Missing, needed...)
 		kj.Warnings = append(kj.Warnings, "kernel has no modules tree: needed modules must be built in")
 		return kj, nil
 	}
-	ms, err := resolveModules(relDir, dep)
+	ms, err := resolveModules(relDir, dep, needed)
 	if err != nil {
 		return nil, err
 	}
@@ -46,12 +46,14 @@ func buildKernelLayer(out, vmlinuz, release, relDir string, dep *ModDep) (*kerne
 	}
 	kj.Builtin, kj.Missing = ms.Builtin, ms.Missing
 	kj.Warnings = warns
-	if len(ms.Missing) > 0 {
+	// Only the base set is worth a warning: extra modules (a selftest
+	// suite's config) are often absent on purpose, and the suite says so.
+	if missing := baseOnly(ms.Missing); len(missing) > 0 {
 		note := "neither modules nor in modules.builtin"
 		if ms.Unknown {
 			note = "not found as modules (no modules.builtin: they may be built in)"
 		}
-		kj.Warnings = append(kj.Warnings, fmt.Sprintf("needed modules %s: %s", strings.Join(ms.Missing, ","), note))
+		kj.Warnings = append(kj.Warnings, fmt.Sprintf("needed modules %s: %s", strings.Join(missing, ","), note))
 	}
 	return kj, nil
 }
@@ -152,7 +154,7 @@ func isRelDir(p string) bool {
 }
 
 // dirSource: vmlinuz + an installed modules tree (modules.dep required).
-func dirSource(vmlinuz, root string) (*kernelSource, error) {
+func dirSource(vmlinuz, root string, needed []string) (*kernelSource, error) {
 	if _, err := os.Stat(vmlinuz); err != nil {
 		return nil, &FileError{vmlinuz, "read kernel", err}
 	}
@@ -182,7 +184,7 @@ func dirSource(vmlinuz, root string) (*kernelSource, error) {
 	}
 	// The key covers exactly what the layer is made of: the kernel, the
 	// module metadata and the files of the closure.
-	ms, err := resolveModules(relDir, dep)
+	ms, err := resolveModules(relDir, dep, needed)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +210,7 @@ func dirSource(vmlinuz, root string) (*kernelSource, error) {
 		desc: "dir:" + vmlinuz,
 		meta: meta,
 		build: func(ctx context.Context, out string) (*kernelJSON, error) {
-			kj, err := buildKernelLayer(out, vmlinuz, release, relDir, dep)
+			kj, err := buildKernelLayer(out, vmlinuz, release, relDir, dep, needed)
 			if err != nil {
 				return nil, err
 			}
@@ -320,7 +322,7 @@ func buildFromDebs(ctx context.Context, b *Builder, debs []string, out string) (
 			}
 		}
 	}
-	kj, err := buildKernelLayer(out, vmlinuz, release, relDir, dep)
+	kj, err := buildKernelLayer(out, vmlinuz, release, relDir, dep, b.neededModules())
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,7 @@ type Plan struct {
 	Bug         string // e.g. "LP#2125444": titles the reports
 	Kernels     []Kernel
 	Reproducers []Repro
+	Selftests   []Selftests // kernel selftest suites: their columns are added by the runner once built
 }
 
 // Options narrow the plan.
@@ -116,28 +117,50 @@ func (f *File) Expand(opts Options, defaults []string) (*Plan, error) {
 		p.Name = strings.TrimSuffix(baseName(f.path), ".yaml")
 	}
 	scen := defaults
+	suites := f.selftestNames()
+	var listedSuites []string // suites the file's scenarios: list names
 	if len(f.Scenarios) > 0 {
 		scen = nil
 		for _, s := range f.Scenarios {
+			if slices.Contains(suites, s.Value) {
+				listedSuites = append(listedSuites, s.Value)
+				continue
+			}
 			scen = append(scen, s.Value)
 		}
+		suites = listedSuites
 	}
 	for _, r := range f.Reproducers {
 		if len(f.Scenarios) == 0 {
 			scen = append(scen, r.Name)
 		}
 	}
+	keep := suites
+	if len(opts.Scenarios) > 0 {
+		keep = nil
+		for _, s := range opts.Scenarios {
+			if slices.Contains(suites, s) {
+				keep = append(keep, s)
+			}
+		}
+	}
+	p.Selftests = f.expandSelftests(keep)
 	if len(opts.Scenarios) > 0 {
 		allowed := map[string]bool{}
 		for _, s := range scen {
 			allowed[s] = true
 		}
+		var picked []string
 		for _, s := range opts.Scenarios {
-			if !allowed[s] {
-				return nil, fmt.Errorf("scenario %q is not part of this plan (have: %s)", s, strings.Join(scen, ", "))
+			if slices.Contains(suites, s) {
+				continue // a selftest suite, kept above
 			}
+			if !allowed[s] {
+				return nil, fmt.Errorf("scenario %q is not part of this plan (have: %s)", s, strings.Join(append(scen, suites...), ", "))
+			}
+			picked = append(picked, s)
 		}
-		scen = opts.Scenarios
+		scen = picked
 	}
 	shard := opts.Shard
 	if shard.Count == 0 {

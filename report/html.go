@@ -176,6 +176,8 @@ figure.tl{margin:.4em 0 .8em 0}figure.tl figcaption{font-size:.9em;margin-bottom
 <p>{{.Reason}}</p>
 {{if .Subflows}}<table><tr><th>path</th><th>kind</th><th>local</th><th>remote</th><th>keepalive timer</th><th>probes</th><th>interval (s)</th><th>verdict</th><th>notes</th></tr>
 {{range .Subflows}}<tr><td>{{.Path}}</td><td>{{.Kind}}</td><td>{{.Local}}</td><td>{{.Remote}}</td><td>{{if .TimerSeen}}yes{{else}}no{{end}}</td><td>{{.Probes}}</td><td>{{printf "%.2f" .IntervalSec}}</td><td class="{{.Verdict}}">{{.Verdict}}</td><td>{{range .Notes}}{{.}}<br>{{end}}</td></tr>
+{{end}}</table>{{end}}{{if .Subtests}}<table><tr><th>#</th><th>subtest</th><th>outcome</th><th>reason</th></tr>
+{{range .Subtests}}<tr><td>{{.Num}}</td><td>{{.Name}}</td><td class="{{.Outcome}}">{{.Outcome}}</td><td>{{.Reason}}</td></tr>
 {{end}}</table>{{end}}
 {{if .Artifacts}}<p><a href="{{.Artifacts}}/">artifacts</a> · <a href="{{.Artifacts}}/verdict.json">verdict.json</a></p>{{end}}
 {{if .Console}}<pre>{{.Console}}</pre>{{end}}

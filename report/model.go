@@ -71,7 +71,8 @@ type Cell struct {
 	Artifacts string        `json:"artifacts,omitempty"` // directory, relative to results.json
 	Duration  time.Duration `json:"duration_ns"`
 	Subflows  []Subflow     `json:"subflows,omitempty"`
-	Console   string        `json:"console,omitempty"` // console excerpt on crash
+	Subtests  []Subtest     `json:"subtests,omitempty"` // a kernel selftest script's TAP results
+	Console   string        `json:"console,omitempty"`  // console excerpt on crash
 	// Repeats lists every run of the cell when it ran more than once
 	// (srutest run --repeat N), the first being the cell itself; Flaky is
 	// set when their outcomes differ.
@@ -142,4 +143,14 @@ type TimelinePacket struct {
 	Out   bool    `json:"out,omitempty"`   // client → server
 	Kind  string  `json:"kind"`            // syn, synack, fin, rst, data, ack, probe
 	Bytes int     `json:"bytes,omitempty"` // TCP payload
+}
+
+// Subtest is one TAP test line of a kernel selftest script (one cell per
+// script; its subtests are listed here, and one JUnit testcase each).
+type Subtest struct {
+	Num      int           `json:"num"`
+	Name     string        `json:"name"`
+	Outcome  Outcome       `json:"outcome"`
+	Reason   string        `json:"reason,omitempty"` // TAP directive text (SKIP/IGNORE/TODO reason)
+	Duration time.Duration `json:"duration_ns,omitempty"`
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/srutest/srutest/plan"
 	"github.com/srutest/srutest/report"
 	"github.com/srutest/srutest/scenarios"
+	"github.com/srutest/srutest/selftests"
 	"github.com/srutest/srutest/vm"
 )
 
@@ -79,6 +80,14 @@ type Runner struct {
 	Progress func(Event)
 	// OnKernel is called after each kernel finishes (progress output).
 	OnKernel func(report.Kernel)
+	// BuildSelftest builds the image of kernel selftest guests (base
+	// modules plus extra); default: a copy of Images with ExtraModules.
+	BuildSelftest func(ctx context.Context, spec string, extra []string) (*images.Image, error)
+	// SelftestTools are the host programs pushed with a selftest suite
+	// (nil: selftests.DefaultTools).
+	SelftestTools []selftests.Tool
+
+	selftests map[string]*selftestCol // columns of the plan's selftest suites (selftests.go)
 }
 
 // built is one kernel's image, or why there is none.
@@ -104,6 +113,9 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 		Shard:   r.Shard,
 	}
 	run.Host, _ = os.Hostname()
+	var cleanup func()
+	r.selftests, cleanup = r.prepareSelftests(ctx, p)
+	defer cleanup()
 	repros := map[string]plan.Repro{}
 	for _, rp := range p.Reproducers {
 		repros[rp.Name] = rp
@@ -230,6 +242,9 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, b built, repros m
 		kr.Timings = append(kr.Timings, report.Timing{Phase: t.Phase, Duration: t.Duration})
 	}
 	kr.Version = img.Meta["version"]
+	// Selftest columns run on their own guests, after the scenarios.
+	var selftestItems []plan.Item
+	k.Scenarios, selftestItems = r.splitSelftests(k.Scenarios)
 	g := &guestSlot{r: r, k: k, kr: &kr, kdir: kdir, img: img}
 	defer g.close()
 
@@ -258,6 +273,10 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, b built, repros m
 	}
 	kr.Cells = cells
 	kr.Timings = append(kr.Timings, report.Timing{Phase: report.PhaseBootAndCells, Duration: time.Since(t0)})
+	if len(selftestItems) > 0 {
+		g.close() // the scenarios' guest is not needed any more
+		kr.Cells = append(kr.Cells, r.runSelftests(ctx, k, selftestItems, kdir)...)
+	}
 	return kr
 }
 
