@@ -5,6 +5,7 @@ BIN     := bin
 export CGO_ENABLED := 0
 
 .PHONY: all build deps deps-test demo backport backport-ubuntu test test-unit test-e2e fuzz lint bench clean
+.PHONY: lint-deploy
 
 all: build
 
@@ -15,9 +16,10 @@ build:
 deps:
 	./scripts/install-deps.sh
 
-# Tests also build the negative-control kernel from linux-source-6.12.
+# Tests also build the negative-control kernel from linux-source-6.12, and
+# run net/mptcp selftests (their guest tools come from the host).
 deps-test:
-	./scripts/install-deps.sh --kernel-build
+	./scripts/install-deps.sh --kernel-build --selftests
 
 # Offline default: boots the Debian 6.1 and 6.12 kernels from the host's apt
 # sources and prints the kernel × scenario matrix.
@@ -42,12 +44,20 @@ backport-ubuntu: deps-test build
 # Everything CI runs: lint, unit tests (race detector), end-to-end tests that
 # boot real Debian kernels under QEMU (TCG when there is no KVM), including
 # the negative control: linux-source-6.12 built with and without 648de37416b3.
-test: deps-test lint test-unit test-e2e
+test: deps-test lint lint-deploy test-unit test-e2e
 
 lint:
 	@out=$$(gofmt -s -l .); if [ -n "$$out" ]; then echo "gofmt -s needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) mod tidy -diff
+
+# CI deployment files (issue 11): actionlint on .github/ (pinned as a tool in
+# deploy/go.mod; it runs shellcheck on run: scripts when installed), and the
+# Kubernetes manifests in deploy/k8s decoded strictly into k8s.io/api types.
+# deploy/ is its own module so srutest does not depend on either.
+lint-deploy:
+	cd deploy && $(GO) tool actionlint -color=false
+	cd deploy && $(GO) vet ./... && $(GO) mod tidy -diff && $(GO) test -count=1 ./...
 
 test-unit:
 	CGO_ENABLED=1 $(GO) test -race -short -count=1 ./...

@@ -166,12 +166,23 @@ func copyOutput(dst io.Writer, src *os.File, exited *atomic.Bool) {
 			src.SetReadDeadline(time.Now().Add(outputIdleAfterExit))
 		}
 		n, err := src.Read(buf)
+		if errors.Is(err, os.ErrDeadlineExceeded) && n == 0 {
+			// A deadline set by the waiter while this copier was busy
+			// writing (a starved guest: several cells at once on a loaded
+			// TCG host) may have expired before this Read, and an expired
+			// deadline fails the Read without looking at the pipe — the
+			// command's last output was lost that way (an empty ss
+			// snapshot). Look once more with a fresh deadline: data
+			// already in the pipe comes back at once.
+			src.SetReadDeadline(time.Now().Add(outputIdleAfterExit))
+			n, err = src.Read(buf)
+		}
 		if n > 0 {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
 		}
-		if err != nil {
+		if err != nil && n == 0 {
 			return // EOF, EIO, deadline or closed
 		}
 	}

@@ -758,3 +758,25 @@ func TestServeNeedsKeys(t *testing.T) {
 		t.Error("Serve without a host key succeeded")
 	}
 }
+
+// TestCopyOutputAfterExpiredDeadline: the command's last output is in the
+// pipe, but the deadline the waiter set after the command exited has
+// already expired when the copier reads (it was busy writing, or not
+// scheduled, on a starved guest) and the copier has not seen the exit
+// yet: the output must still be copied, not dropped.
+func TestCopyOutputAfterExpiredDeadline(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	w.WriteString("State Recv-Q Send-Q\nESTAB 0 0 192.0.2.2:1 192.0.2.1:5000\n")
+	w.Close()
+	r.SetReadDeadline(time.Now().Add(-time.Second))
+	var exited atomic.Bool // not yet seen by the copier
+	var out bytes.Buffer
+	copyOutput(&out, r, &exited)
+	if !strings.Contains(out.String(), "ESTAB") {
+		t.Fatalf("output lost: %q", out.String())
+	}
+}

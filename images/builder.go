@@ -32,6 +32,12 @@ type Builder struct {
 	Agent     string              // path of the static srutest binary installed as /init (required)
 	Log       io.Writer           // progress lines; nil: silent
 	Resolvers map[string]Resolver // extra spec kinds, e.g. "ubuntu"; may be nil
+	// ExtraModules are loaded in the guest besides NeededModules, when the
+	// kernel has them as modules (e.g. the netfilter modules a selftest
+	// suite's config names). A Builder with extras builds other kernel and
+	// image layers than one without: use a copy for such guests only, so
+	// the base image (and its boot time) stays as it is.
+	ExtraModules []string
 }
 
 // Timing is the duration of one build phase: resolve, fetch, extract,
@@ -233,6 +239,10 @@ func (b *Builder) Build(ctx context.Context, spec string) (img *Image, err error
 	}
 	src.meta["kind"] = sp.Kind
 	src.meta["spec"] = spec
+	if extra := b.extraModules(); len(extra) > 0 {
+		src.key = keyOf(src.key, "extra-modules", strings.Join(extra, ","))
+		src.meta["extra_modules"] = strings.Join(extra, ",")
+	}
 
 	kdir, kj, kcached, err := b.kernelLayer(ctx, src, tm)
 	if err != nil {

@@ -19,6 +19,9 @@ const (
 	dirMarkers = "markers"
 	dirDebs    = "debs"
 	dirTmp     = "tmp"
+	// dirSelftests holds built kernel selftest suites (package selftests
+	// writes them; listed and pruned here like the other layers).
+	dirSelftests = "selftests"
 )
 
 // layoutVersion is mixed into every key: bump it when the layout or the
@@ -140,6 +143,9 @@ func List(cacheDir string) ([]Entry, error) {
 	if err := layer(dirTmp, "tmp", ""); err != nil {
 		return nil, err
 	}
+	if err := layer(dirSelftests, "selftests", "suite.json"); err != nil {
+		return nil, err
+	}
 	// source: builds: extracted trees, build trees, bzImage outputs.
 	if err := layer(dirKbuild, "kbuild", ""); err != nil {
 		return nil, err
@@ -178,7 +184,7 @@ func List(cacheDir string) ([]Entry, error) {
 	top, _ := os.ReadDir(cacheDir)
 	for _, e := range top {
 		switch e.Name() {
-		case dirKernels, dirImages, dirMarkers, dirDebs, dirTmp, dirKbuild:
+		case dirKernels, dirImages, dirMarkers, dirDebs, dirTmp, dirKbuild, dirSelftests:
 			continue
 		}
 		if e.IsDir() {

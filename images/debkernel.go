@@ -117,7 +117,7 @@ func buildFromDebs(ctx context.Context, b *Builder, debs []string, out string) (
 			}
 		}
 	}
-	kj, err := buildKernelLayer(out, vmlinuz, release, relDir, dep)
+	kj, err := buildKernelLayer(out, vmlinuz, release, relDir, dep, b.neededModules())
 	if err != nil {
 		return nil, err
 	}

@@ -12,7 +12,7 @@ import (
 )
 
 // dirSource: vmlinuz + an installed modules tree (modules.dep required).
-func dirSource(vmlinuz, root string) (*kernelSource, error) {
+func dirSource(vmlinuz, root string, needed []string) (*kernelSource, error) {
 	if _, err := os.Stat(vmlinuz); err != nil {
 		return nil, &FileError{vmlinuz, "read kernel", err}
 	}
@@ -42,7 +42,7 @@ func dirSource(vmlinuz, root string) (*kernelSource, error) {
 	}
 	// The key covers exactly what the layer is made of: the kernel, the
 	// module metadata and the files of the closure.
-	ms, err := resolveModules(relDir, dep)
+	ms, err := resolveModules(relDir, dep, needed)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +68,7 @@ func dirSource(vmlinuz, root string) (*kernelSource, error) {
 		desc: "dir:" + vmlinuz,
 		meta: meta,
 		build: func(ctx context.Context, out string) (*kernelJSON, error) {
-			kj, err := buildKernelLayer(out, vmlinuz, release, relDir, dep)
+			kj, err := buildKernelLayer(out, vmlinuz, release, relDir, dep, needed)
 			if err != nil {
 				return nil, err
 			}
@@ -142,5 +142,5 @@ type dirKind struct{}
 
 func (dirKind) kernelSource(ctx context.Context, b *Builder, sp Spec, tm *timer) (*kernelSource, error) {
 	tm.start("resolve")
-	return dirSource(sp.Args[0], sp.Args[1])
+	return dirSource(sp.Args[0], sp.Args[1], b.neededModules())
 }

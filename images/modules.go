@@ -38,21 +38,22 @@ type moduleSet struct {
 	Unknown bool                // no modules.builtin: Missing may be builtin
 }
 
-// resolveModules computes the closure of NeededModules in relDir. With a
+// resolveModules computes the closure of needed (NeededModules, plus a
+// Builder's ExtraModules) in relDir. With a
 // modules.dep it is read from there; without one (Debian and Ubuntu debs
 // ship none: depmod runs in postinst) dependencies come from each module's
 // .modinfo depends=, which is what depmod would write for them.
-func resolveModules(relDir string, dep *ModDep) (*moduleSet, error) {
+func resolveModules(relDir string, dep *ModDep, needed []string) (*moduleSet, error) {
 	var g *DepGraph
 	if dep != nil {
 		g = dep.Graph()
 	} else {
 		var err error
-		if g, err = modinfoGraph(relDir, NeededModules); err != nil {
+		if g, err = modinfoGraph(relDir, needed); err != nil {
 			return nil, err
 		}
 	}
-	order, missing := g.Closure(NeededModules)
+	order, missing := g.Closure(needed)
 	ms := &moduleSet{Paths: order, Deps: g.Deps}
 	bb, err := os.ReadFile(filepath.Join(relDir, "modules.builtin"))
 	builtin := ParseBuiltin(bb)

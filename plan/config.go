@@ -27,11 +27,12 @@ type File struct {
 	Archive     string `yaml:"archive"` // default Ubuntu archive URL for ubuntu entries
 	// Keyring and MemoryMB are decoded only to be refused (validate): they
 	// used to be accepted and ignored; --keyring and --memory set them.
-	Keyring     string       `yaml:"keyring"`
-	MemoryMB    int          `yaml:"memory_mb"`
-	Scenarios   []Name       `yaml:"scenarios"` // default: all MPTCP scenarios
-	Kernels     []KernelDecl `yaml:"kernels"`
-	Reproducers []Repro      `yaml:"reproducers"`
+	Keyring     string         `yaml:"keyring"`
+	MemoryMB    int            `yaml:"memory_mb"`
+	Scenarios   []Name         `yaml:"scenarios"` // default: all MPTCP scenarios
+	Kernels     []KernelDecl   `yaml:"kernels"`
+	Reproducers []Repro        `yaml:"reproducers"`
+	Selftests   []SelftestDecl `yaml:"selftests"` // kernel selftest suites (selftests.go)
 
 	path string
 }
@@ -208,6 +209,12 @@ func (f *File) validate(known []string) error {
 			return fmt.Errorf("line %d: reproducer name %q clashes with a built-in scenario", r.line, r.Name)
 		}
 		isKnown[r.Name] = true
+	}
+	if err := f.validateSelftests(isKnown); err != nil {
+		return err
+	}
+	for _, n := range f.selftestNames() {
+		isKnown[n] = true // a scenarios: list may name a suite
 	}
 	for _, s := range f.Scenarios {
 		if !isKnown[s.Value] {

@@ -32,6 +32,7 @@ type Plan struct {
 	Bug         string // e.g. "LP#2125444": titles the reports
 	Kernels     []Kernel
 	Reproducers []Repro
+	Selftests   []Selftests // kernel selftest suites: their columns are added by the runner once built
 }
 
 // Options narrow the plan.
@@ -60,6 +61,36 @@ func ParseShard(s string) (Shard, error) {
 	return Shard{i, n}, nil
 }
 
+// ShardAuto is the --shard value that takes the shard from the
+// environment of a Kubernetes Indexed Job (see [ShardFromEnv]).
+const ShardAuto = "auto"
+
+// Environment of --shard auto. Kubernetes sets JOB_COMPLETION_INDEX
+// (0-based) in every pod of an Indexed Job; the completions count is not
+// exposed to the pod, so the manifest passes it as SRUTEST_SHARDS.
+const (
+	EnvCompletionIndex = "JOB_COMPLETION_INDEX"
+	EnvShards          = "SRUTEST_SHARDS"
+)
+
+// ShardFromEnv is the shard of an Indexed Job pod: index
+// JOB_COMPLETION_INDEX+1 of SRUTEST_SHARDS. getenv is os.Getenv in
+// production. Both variables are required: a pod that would silently run
+// the whole plan (or the wrong slice) is worse than one that fails.
+func ShardFromEnv(getenv func(string) string) (Shard, error) {
+	idx, count := getenv(EnvCompletionIndex), getenv(EnvShards)
+	if idx == "" || count == "" {
+		return Shard{}, fmt.Errorf("--shard auto needs %s (set by a Kubernetes Indexed Job) and %s (the Job's completions): got %q and %q",
+			EnvCompletionIndex, EnvShards, idx, count)
+	}
+	i, err1 := strconv.Atoi(idx)
+	n, err2 := strconv.Atoi(count)
+	if err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
+		return Shard{}, fmt.Errorf("--shard auto: %s=%q, %s=%q: want 0 ≤ index < count", EnvCompletionIndex, idx, EnvShards, count)
+	}
+	return Shard{i + 1, n}, nil
+}
+
 // String renders the shard as "i/n" ("" for the whole run).
 func (s Shard) String() string {
 	if s.Count <= 1 {
@@ -86,28 +117,50 @@ func (f *File) Expand(opts Options, defaults []string) (*Plan, error) {
 		p.Name = strings.TrimSuffix(baseName(f.path), ".yaml")
 	}
 	scen := defaults
+	suites := f.selftestNames()
+	var listedSuites []string // suites the file's scenarios: list names
 	if len(f.Scenarios) > 0 {
 		scen = nil
 		for _, s := range f.Scenarios {
+			if slices.Contains(suites, s.Value) {
+				listedSuites = append(listedSuites, s.Value)
+				continue
+			}
 			scen = append(scen, s.Value)
 		}
+		suites = listedSuites
 	}
 	for _, r := range f.Reproducers {
 		if len(f.Scenarios) == 0 {
 			scen = append(scen, r.Name)
 		}
 	}
+	keep := suites
+	if len(opts.Scenarios) > 0 {
+		keep = nil
+		for _, s := range opts.Scenarios {
+			if slices.Contains(suites, s) {
+				keep = append(keep, s)
+			}
+		}
+	}
+	p.Selftests = f.expandSelftests(keep)
 	if len(opts.Scenarios) > 0 {
 		allowed := map[string]bool{}
 		for _, s := range scen {
 			allowed[s] = true
 		}
+		var picked []string
 		for _, s := range opts.Scenarios {
-			if !allowed[s] {
-				return nil, fmt.Errorf("scenario %q is not part of this plan (have: %s)", s, strings.Join(scen, ", "))
+			if slices.Contains(suites, s) {
+				continue // a selftest suite, kept above
 			}
+			if !allowed[s] {
+				return nil, fmt.Errorf("scenario %q is not part of this plan (have: %s)", s, strings.Join(append(scen, suites...), ", "))
+			}
+			picked = append(picked, s)
 		}
-		scen = opts.Scenarios
+		scen = picked
 	}
 	shard := opts.Shard
 	if shard.Count == 0 {

@@ -32,6 +32,10 @@ type CellChange struct {
 	Before, After Outcome // "" when the cell is missing on that side
 	Change        Change
 	Reason        string // the after cell's reason (the before one's if missing after)
+	// Evidence of each side: its verdict.json, relative to that run's
+	// results.json ("" when missing); see Run.RebaseArtifacts to make both
+	// relative to one place.
+	BeforeEvidence, AfterEvidence string
 }
 
 // Comparison is a cell-by-cell before/after diff of two runs.
@@ -140,7 +144,8 @@ func compareKernel(p KernelPair, b, a *Kernel) []CellChange {
 	for _, s := range names {
 		bc, bok := b.Cell(s)
 		ac, aok := a.Cell(s)
-		ch := CellChange{Pair: p, Scenario: s, Before: bc.Outcome, After: ac.Outcome, Reason: ac.Reason}
+		ch := CellChange{Pair: p, Scenario: s, Before: bc.Outcome, After: ac.Outcome, Reason: ac.Reason,
+			BeforeEvidence: evidencePath(bc), AfterEvidence: evidencePath(ac)}
 		switch {
 		case !bok || !aok:
 			ch.Change = Missing
@@ -181,8 +186,8 @@ var renderOrder = []Change{Fixed, Regressed, StillFailing, Errored, Changed, Mis
 
 // Render prints the matched kernels, then one section per kind of change
 // (fixed, regressed, still failing, errors, other changes, missing cells),
-// each cell as "before-kernel → after-kernel × scenario: FAIL → PASS", and a
-// tally line.
+// each cell as "before-kernel → after-kernel × scenario: FAIL → PASS" with
+// the paths of both sides' verdict.json below it, and a tally line.
 func (c *Comparison) Render(w io.Writer) error {
 	ew := &errWriter{w: w}
 	fmt.Fprintf(ew, "before: %s\nafter:  %s\n", runTitle(c.Before), runTitle(c.After))
@@ -218,6 +223,9 @@ func (c *Comparison) Render(w io.Writer) error {
 				fmt.Fprintf(ew, ": %s", oneLine(x.Reason, 160))
 			}
 			fmt.Fprintln(ew)
+			if x.BeforeEvidence != "" || x.AfterEvidence != "" {
+				fmt.Fprintf(ew, "      evidence: before %s, after %s\n", orDash(x.BeforeEvidence), orDash(x.AfterEvidence))
+			}
 		}
 	}
 	tally = append(tally, fmt.Sprintf("%d unchanged", c.Count(Unchanged)))

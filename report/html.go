@@ -11,7 +11,8 @@ import (
 // resources): run header, SRU conclusions with a before/after table per
 // pair, the matrix with colored cells
 // (unexpected cells outlined and starred) linking to each cell's details,
-// then per kernel its packages and timings and per cell a collapsible
+// then per kernel its packages and timings, each cell's probe timeline (an
+// inline SVG per cell, one track per subflow: see TimelineSVG), and per cell a collapsible
 // <details> with reason, subflow evidence, console excerpt and links to the
 // artifacts directory and its verdict.json (relative to results.json, so
 // the page works next to it). All text goes through html/template escaping.
@@ -116,8 +117,9 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{
 		}
 		return "undecided"
 	},
-	"seconds": func(c Cell) string { return seconds(c.Duration) },
-	"dur":     func(t Timing) string { return seconds(t.Duration) },
+	"seconds":  func(c Cell) string { return seconds(c.Duration) },
+	"timeline": TimelineSVG,
+	"dur":      func(t Timing) string { return seconds(t.Duration) },
 }).Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>srutest {{.Run.Name}}{{if .Bug}} · {{.Bug}}{{end}}</title>
@@ -134,6 +136,8 @@ td.cell a{color:inherit;text-decoration:none}
 pre{background:#f6f6f6;padding:.5em;overflow-x:auto;max-height:30em}
 details{margin:.3em 0}summary{cursor:pointer}
 .muted{color:#666}
+figure.tl{margin:.4em 0 .8em 0}figure.tl figcaption{font-size:.9em;margin-bottom:.2em}
+.legend{font-size:.85em;color:#444}.legend i{display:inline-block;width:10px;height:10px;margin:0 .2em 0 .8em;vertical-align:middle}
 </style></head>
 <body>
 <h1>srutest: {{.Run.Name}}{{if .Bug}} — {{.Bug}}{{end}}</h1>
@@ -154,6 +158,7 @@ details{margin:.3em 0}summary{cursor:pointer}
 {{end}}</table>
 <p class="muted">* not the expected outcome (outlined); hover a cell for the reason.</p>
 <h2>Details</h2>
+<p class="legend">Probe timelines: packets over time, one track per subflow:<i style="background:#555"></i>client→server above the line, server→client below<i style="background:#1565c0"></i>SYN<i style="background:#2e7d32"></i>data<i style="background:#d11"></i>keepalive probe<i style="background:#777"></i>expected probe time (keepalive interval after the connection went idle)</p>
 {{range .Kernels}}<section id="{{.ID}}"><h3>{{.Name}}</h3>
 <table>
 <tr><th>spec</th><td>{{.Spec}}</td></tr>
@@ -164,11 +169,15 @@ details{margin:.3em 0}summary{cursor:pointer}
 {{if .Error}}<tr><th>error</th><td class="bad">{{.Error}}</td></tr>{{end}}
 {{if .Timings}}<tr><th>timings</th><td>{{range $i, $t := .Timings}}{{if $i}}, {{end}}{{$t.Phase}} {{dur $t}}s{{end}}</td></tr>{{end}}
 </table>
-{{range .Cells}}{{if .ID}}<details id="{{.ID}}"{{if not .Matches}} open{{end}}>
+{{range $c := .Cells}}{{if $c.ID}}{{with timeline $c.Cell}}<figure class="tl" id="{{$c.ID}}-tl"><figcaption><a href="#{{$c.ID}}">{{$c.Scenario}}</a> <span class="{{$c.Outcome}}">&nbsp;{{$c.Outcome}}&nbsp;</span></figcaption>
+{{.}}</figure>
+{{end}}{{end}}{{end}}{{range .Cells}}{{if .ID}}<details id="{{.ID}}"{{if not .Matches}} open{{end}}>
 <summary><span class="{{.Outcome}}">&nbsp;{{.Outcome}}&nbsp;</span> <b>{{.Scenario}}</b>{{if not .Matches}} <span class="bad">expected {{.Expected}}</span>{{end}} <span class="muted">({{seconds .Cell}}s)</span></summary>
 <p>{{.Reason}}</p>
 {{if .Subflows}}<table><tr><th>path</th><th>kind</th><th>local</th><th>remote</th><th>keepalive timer</th><th>probes</th><th>interval (s)</th><th>verdict</th><th>notes</th></tr>
 {{range .Subflows}}<tr><td>{{.Path}}</td><td>{{.Kind}}</td><td>{{.Local}}</td><td>{{.Remote}}</td><td>{{if .TimerSeen}}yes{{else}}no{{end}}</td><td>{{.Probes}}</td><td>{{printf "%.2f" .IntervalSec}}</td><td class="{{.Verdict}}">{{.Verdict}}</td><td>{{range .Notes}}{{.}}<br>{{end}}</td></tr>
+{{end}}</table>{{end}}{{if .Subtests}}<table><tr><th>#</th><th>subtest</th><th>outcome</th><th>reason</th></tr>
+{{range .Subtests}}<tr><td>{{.Num}}</td><td>{{.Name}}</td><td class="{{.Outcome}}">{{.Outcome}}</td><td>{{.Reason}}</td></tr>
 {{end}}</table>{{end}}
 {{if .Artifacts}}<p><a href="{{.Artifacts}}/">artifacts</a> · <a href="{{.Artifacts}}/verdict.json">verdict.json</a></p>{{end}}
 {{if .Console}}<pre>{{.Console}}</pre>{{end}}

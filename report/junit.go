@@ -116,6 +116,7 @@ func junitDoc(r *Run) JUnitSuites {
 			s.Tests++
 			st += c.Duration
 			s.Cases = append(s.Cases, tc)
+			s.addSubtests(k.Name, c) // kernel selftest scripts: one testcase per subtest
 		}
 		s.Time = seconds(st)
 		total += st

@@ -14,8 +14,9 @@ import (
 // (which also makes the text valid Markdown), lists use "- ". Contents:
 // bug and run, the kernels (role, pocket, package version, uname -r, spec),
 // the matrix, one line per unexpected cell, the before → after table of
-// each SRU pair, the per-series conclusions and
-// the suggested verification tags.
+// each SRU pair, the per-series conclusions,
+// the suggested verification tags, and the evidence path (verdict.json) of
+// every changed or unexpected cell.
 func Markdown(w io.Writer, r *Run) error {
 	ew := &errWriter{w: w}
 	title := "srutest results"
@@ -77,6 +78,12 @@ func Markdown(w io.Writer, r *Run) error {
 			fmt.Fprintf(ew, "\nSuggested tags: %s\n", strings.Join(tags, " "))
 		} else {
 			fmt.Fprintln(ew, "\nNo verification tag suggested: some results are undecided (ERROR/SKIP or a missing kernel); rerun them first.")
+		}
+	}
+	if lines := evidenceLines(r); len(lines) > 0 {
+		fmt.Fprintln(ew, "\nEvidence of each changed or unexpected cell (relative to results.json; each verdict.json sits beside its pcaps, ss snapshots, nstat and dmesg):")
+		for _, l := range lines {
+			fmt.Fprintln(ew, "- "+l)
 		}
 	}
 	fmt.Fprintf(ew, "\n%s. Evidence per cell (ss snapshots, pcaps, nstat, dmesg, verdict.json) is in the run directory.\n", r.Count())

@@ -76,7 +76,8 @@ type Cell struct {
 	Artifacts string        `json:"artifacts,omitempty"` // directory, relative to results.json
 	Duration  time.Duration `json:"duration_ns"`
 	Subflows  []Subflow     `json:"subflows,omitempty"`
-	Console   string        `json:"console,omitempty"` // console excerpt on crash
+	Subtests  []Subtest     `json:"subtests,omitempty"` // a kernel selftest script's TAP results
+	Console   string        `json:"console,omitempty"`  // console excerpt on crash
 	// Repeats lists every run of the cell when it ran more than once
 	// (srutest run --repeat N), the first being the cell itself; Flaky is
 	// set when their outcomes differ.
@@ -117,4 +118,44 @@ type Subflow struct {
 	IntervalSec float64  `json:"interval_s"` // median interval between probes
 	Verdict     Outcome  `json:"verdict"`
 	Notes       []string `json:"notes,omitempty"`
+	// Timeline is the subflow's packets over time (the HTML report's probe
+	// timeline); absent in results written before it existed.
+	Timeline *Timeline `json:"timeline,omitempty"`
+}
+
+// Timeline is one subflow's captured packets over time. Times are seconds
+// since the first packet of any capture of the cell, so the subflows of a
+// cell share one time axis.
+type Timeline struct {
+	// End is the end of the capture: its last packet, or the capture
+	// window counted from its first packet when that is later, so a silent
+	// subflow shows its silence.
+	End float64 `json:"end_s"`
+	// IdleFrom is the last packet before the idle period (handshake,
+	// greeting); the keepalive timer counts from there: the first probe is
+	// expected at IdleFrom + Interval, each next one Interval after the
+	// previous probe. Interval is 0 when no keepalive is expected
+	// (keepalive-off).
+	IdleFrom float64          `json:"idle_from_s"`
+	Interval float64          `json:"expected_interval_s"`
+	Packets  []TimelinePacket `json:"packets"`
+	Omitted  int              `json:"omitted,omitempty"` // packets left out to bound the size
+}
+
+// TimelinePacket is one TCP segment of a subflow.
+type TimelinePacket struct {
+	T     float64 `json:"t"`
+	Out   bool    `json:"out,omitempty"`   // client → server
+	Kind  string  `json:"kind"`            // syn, synack, fin, rst, data, ack, probe
+	Bytes int     `json:"bytes,omitempty"` // TCP payload
+}
+
+// Subtest is one TAP test line of a kernel selftest script (one cell per
+// script; its subtests are listed here, and one JUnit testcase each).
+type Subtest struct {
+	Num      int           `json:"num"`
+	Name     string        `json:"name"`
+	Outcome  Outcome       `json:"outcome"`
+	Reason   string        `json:"reason,omitempty"` // TAP directive text (SKIP/IGNORE/TODO reason)
+	Duration time.Duration `json:"duration_ns,omitempty"`
 }

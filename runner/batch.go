@@ -144,6 +144,7 @@ func (g *guestSlot) boot(ctx context.Context) error {
 	}
 	g.boots++
 	t0 := time.Now()
+	r.progress(Event{Kernel: g.k.Name, Phase: PhaseBoot})
 	cfg := r.VM
 	cfg.Kernel, cfg.Initrd = g.img.Kernel, g.img.Initrd
 	cfg.HostKey, cfg.ClientKey = g.img.HostKey, g.img.ClientKey
@@ -237,7 +238,11 @@ func (g *guestSlot) runTogether(ctx context.Context, batch []item, round int) []
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			r.progress(Event{Kernel: g.k.Name, Scenario: x.it.Scenario, Phase: PhaseCell})
 			cell := r.runCell(ctx, g.m, x, cellPlace{slot: i, of: len(batch), round: round}, g.kdir, g.pair)
+			r.progress(Event{Kernel: g.k.Name, Scenario: x.it.Scenario, Phase: PhaseCellDone, Cell: &cell})
+			// The one line per finished cell (scenarios get no Log: each
+			// cell used to be printed twice).
 			r.logf("   %s × %s: %s (%s) %s", g.k.Name, x.it.Scenario, cell.Outcome, cell.Duration.Round(100*time.Millisecond), cell.Reason)
 			out[i] = result{x.idx, cell}
 		}()
@@ -298,7 +303,7 @@ func (r *Runner) runCell(ctx context.Context, m Guest, x item, at cellPlace, kdi
 		}
 	}()
 	scale := timeScale(m.Accel(), at.of)
-	cell := x.sc.Run(sctx, scenarios.Env{Guest: m, Pair: r.Pair, Artifacts: adir, Log: r.Log, Slot: slot, TimeScale: scale, GuestPair: guestPair})
+	cell := x.sc.Run(sctx, scenarios.Env{Guest: m, Pair: r.Pair, Artifacts: adir, Slot: slot, TimeScale: scale, GuestPair: guestPair})
 	cell.Scenario = it.Scenario
 	cell.Expected = it.Expected
 	if err := m.Crashed(); err != nil {

@@ -28,6 +28,7 @@ import (
 	"github.com/srutest/srutest/plan"
 	"github.com/srutest/srutest/report"
 	"github.com/srutest/srutest/scenarios"
+	"github.com/srutest/srutest/selftests"
 	"github.com/srutest/srutest/vm"
 )
 
@@ -75,8 +76,22 @@ type Runner struct {
 	// Repeat runs every cell this many times (< 1: once); a cell whose
 	// outcome varied is Flaky.
 	Repeat int
+	// Shard is recorded in every results.json saved ("i/n", "" unsharded).
+	Shard string
+	// Progress, when set, is told what each kernel and cell is doing (the
+	// live matrix of `srutest run` on a terminal). It is called from
+	// several goroutines at once (cells at once, Jobs > 1).
+	Progress func(Event)
 	// OnKernel is called after each kernel finishes (progress output).
 	OnKernel func(report.Kernel)
+	// BuildSelftest builds the image of kernel selftest guests (base
+	// modules plus extra); default: a copy of Images with ExtraModules.
+	BuildSelftest func(ctx context.Context, spec string, extra []string) (*images.Image, error)
+	// SelftestTools are the host programs pushed with a selftest suite
+	// (nil: selftests.DefaultTools).
+	SelftestTools []selftests.Tool
+
+	selftests map[string]*selftestCol // columns of the plan's selftest suites (selftests.go)
 }
 
 // built is one kernel's image, or why there is none.
@@ -99,8 +114,12 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 		Started: time.Now().UTC(),
 		Kernels: make([]report.Kernel, len(p.Kernels)),
 		Accel:   vm.DetectAccel(r.VM.KVM),
+		Shard:   r.Shard,
 	}
 	run.Host, _ = os.Hostname()
+	var cleanup func()
+	r.selftests, cleanup = r.prepareSelftests(ctx, p)
+	defer cleanup()
 	repros := map[string]plan.Repro{}
 	for _, rp := range p.Reproducers {
 		repros[rp.Name] = rp
@@ -127,6 +146,7 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 				continue
 			}
 			r.logf("== %s: building image for %s", k.Name, k.Spec)
+			r.progress(Event{Kernel: k.Name, Phase: PhaseBuild})
 			img, err := build(ctx, k.Spec)
 			images[i] <- built{img, err}
 		}
@@ -143,6 +163,7 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 			defer func() { <-sem; wg.Done() }()
 			b := <-images[i]
 			kr := r.runKernel(ctx, k, b, repros)
+			r.progress(Event{Kernel: k.Name, Phase: PhaseKernelDone, Result: &kr})
 			mu.Lock()
 			run.Kernels[i] = kr
 			run.Finished = time.Now().UTC()
@@ -162,6 +183,32 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 		return run, err
 	}
 	return run, ctx.Err()
+}
+
+// Phase is what an Event reports.
+type Phase int
+
+const (
+	PhaseBuild      Phase = iota // the kernel's guest image is being built
+	PhaseBoot                    // booting a guest
+	PhaseCell                    // a cell started (Event.Scenario)
+	PhaseCellDone                // a cell finished (Event.Cell)
+	PhaseKernelDone              // every cell of the kernel is decided (Event.Result)
+)
+
+// Event is one step of a run, for progress displays.
+type Event struct {
+	Kernel   string
+	Scenario string
+	Phase    Phase
+	Cell     *report.Cell   // PhaseCellDone
+	Result   *report.Kernel // PhaseKernelDone: every cell, also those decided without running (boot failure, interrupt), repeats settled
+}
+
+func (r *Runner) progress(e Event) {
+	if r.Progress != nil {
+		r.Progress(e)
+	}
 }
 
 func (r *Runner) logf(format string, args ...any) {
@@ -199,6 +246,9 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, b built, repros m
 		kr.Timings = append(kr.Timings, report.Timing{Phase: t.Phase, Duration: t.Duration})
 	}
 	kr.Version = img.Meta["version"]
+	// Selftest columns run on their own guests, after the scenarios.
+	var selftestItems []plan.Item
+	k.Scenarios, selftestItems = r.splitSelftests(k.Scenarios)
 	g := &guestSlot{r: r, k: k, kr: &kr, kdir: kdir, img: img}
 	defer g.close()
 
@@ -227,6 +277,10 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, b built, repros m
 	}
 	kr.Cells = cells
 	kr.Timings = append(kr.Timings, report.Timing{Phase: report.PhaseBootAndCells, Duration: time.Since(t0)})
+	if len(selftestItems) > 0 {
+		g.close() // the scenarios' guest is not needed any more
+		kr.Cells = append(kr.Cells, r.runSelftests(ctx, k, selftestItems, kdir)...)
+	}
 	return kr
 }
 

@@ -1,6 +1,7 @@
 package scenarios
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -56,7 +57,15 @@ func loadObservation(sp spec, topo topology, dir string) observation {
 	}
 	for _, name := range ssFiles(dir) {
 		snap := ssSnapshot{name: name}
-		snap.socks, snap.err = evidence.ParseSS(read(name))
+		data := read(name)
+		if len(bytes.TrimSpace(data)) == 0 {
+			// ss prints its header even with no socket: an empty file is
+			// lost output, not "no sockets", and must not count as a
+			// snapshot in which the subflow had no timer.
+			snap.err = fmt.Errorf("%s is empty (ss printed nothing, not even its header)", name)
+		} else {
+			snap.socks, snap.err = evidence.ParseSS(data)
+		}
 		o.ss = append(o.ss, snap)
 	}
 	if n, err := evidence.ParseNstat(read("nstat-cli.txt"), "MPTcp"); err == nil && len(n) > 0 {

@@ -404,6 +404,19 @@ func (o observation) subflows(conns []pathConn) []subflowDetail {
 			sd.Notes = append(sd.Notes, fmt.Sprintf("routed asymmetrically: seen on [%s]; matched by 4-tuple across all captures", strings.Join(c.seenOn, "; ")))
 		}
 		o.judgeSubflow(&sd, timers, probes)
+		t0, end := o.captureSpan()
+		// The captures run for captureWindow from when the client is up,
+		// which is after its first packet: first + window never claims
+		// more silence than was captured, and a subflow without probes
+		// shows its idle period instead of ending at its last packet.
+		if w := t0.Add(captureWindow); !t0.IsZero() && w.After(end) {
+			end = w
+		}
+		interval := o.expectInterval()
+		if o.spec.mode == pair.KeepaliveOff {
+			interval = 0 // no probe is expected: no expected-probe ticks
+		}
+		sd.Timeline = timeline(c, probes, t0, end, interval)
 		out = append(out, sd)
 	}
 	for _, s := range o.ss {

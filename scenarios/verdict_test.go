@@ -196,6 +196,22 @@ func TestJudgeMixedEvidence(t *testing.T) {
 			t.Fatalf("got %s: %s", got.Outcome, got.Reason)
 		}
 	})
+	t.Run("empty ss snapshot (lost output): ERROR", func(t *testing.T) {
+		dir := t.TempDir()
+		src := host(t, "connect")
+		names, _ := filepath.Glob(filepath.Join(src, "*"))
+		for _, n := range names {
+			data, _ := os.ReadFile(n)
+			if filepath.Base(n) == "ss-1.txt" {
+				data = nil
+			}
+			os.WriteFile(filepath.Join(dir, filepath.Base(n)), data, 0o644)
+		}
+		got, _ := judge(fixture(t, dir, "connect"))
+		if got.Outcome != report.Error || !strings.Contains(got.Reason, "ss-1.txt is empty") {
+			t.Fatalf("got %s: %s", got.Outcome, got.Reason)
+		}
+	})
 	t.Run("old kernel: Go cannot see the fallback", func(t *testing.T) {
 		o := fixture(t, host(t, "fallback"), "fallback")
 		o.client.MultipathTCP = true

@@ -6,17 +6,26 @@
 #   --kernel-build  also what scripts/build-kernel.sh needs to build the
 #                   negative-control kernel from Debian's linux-source-6.12
 #                   (make test runs that end-to-end test)
+#   --selftests     also what the kernel's net/mptcp selftests call in the
+#                   guest, copied from the host (selftests/payload.go): bash,
+#                   tc, iptables, nft, ethtool, ps/sysctl, GNU tools; and
+#                   linux-source-6.12 to build them from
 set -euo pipefail
 pkgs=(qemu-system-x86 busybox-static iproute2 tcpdump cpio ca-certificates gcc libc6-dev make git xz-utils zstd kmod)
+# make lint-deploy: actionlint checks the workflows' run: scripts with it.
+pkgs+=(shellcheck)
 for arg in "$@"; do
 	case "$arg" in
 	--kernel-build) pkgs+=(linux-source-6.12 bc bison flex perl patch util-linux binutils libelf-dev pkg-config) ;;
+	--selftests) pkgs+=(linux-source-6.12 bash iproute2 iptables nftables ethtool procps coreutils diffutils findutils grep sed mawk) ;;
 	*)
-		echo "usage: $0 [--kernel-build]" >&2
+		echo "usage: $0 [--kernel-build] [--selftests]" >&2
 		exit 2
 		;;
 	esac
 done
+# make deps-test: the e2e tests look at the HTML report in headless Chromium.
+for arg in "$@"; do [ "$arg" = --kernel-build ] && pkgs+=(chromium); done
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

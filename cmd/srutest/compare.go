@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
@@ -12,7 +13,9 @@ func newCompareCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "compare BEFORE.json AFTER.json",
 		Short: "Compare two runs cell by cell (fixed, regressed, still failing)",
-		Long: `Compare two runs cell by cell (fixed, regressed, still failing, error).
+		Long: `Compare two runs cell by cell (fixed, regressed, still failing, error); each
+changed cell is followed by the paths of its verdict.json in both runs (relative to
+the current directory), beside which lie its pcaps, ss snapshots, nstat and dmesg.
 Exit code: 0 when nothing regressed, 1 when some scenario is PASS before and FAIL after.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -24,6 +27,10 @@ Exit code: 0 when nothing regressed, 1 when some scenario is PASS before and FAI
 			if err != nil {
 				return err
 			}
+			// Evidence paths relative to where the user stands, so each
+			// changed cell's verdict.json opens from here.
+			before.RebaseArtifacts(filepath.Dir(args[0]), ".")
+			after.RebaseArtifacts(filepath.Dir(args[1]), ".")
 			c := report.Compare(before, after)
 			if err := c.Render(os.Stdout); err != nil {
 				return err

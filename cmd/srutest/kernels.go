@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -12,14 +13,33 @@ import (
 )
 
 func newKernelsCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var shardFlag string
+	var names bool
+	cmd := &cobra.Command{
 		Use:   "kernels PLAN.yaml",
 		Short: "Show what each kernel of a plan resolves to, without downloading debs",
-		Args:  cobra.ExactArgs(1),
+		Long: `Show what each kernel of a plan resolves to (ubuntu: kernels through the verified
+archive index: ABI, version, packages), without downloading debs. The output changes
+exactly when a pocket gets a new kernel, so CI keys its cache of srutest's cache on it
+(see .github/workflows/nightly.yml). --names lists the kernel names only, offline.`,
+		Example: `  srutest kernels noble.yaml
+  srutest kernels noble.yaml --shard 2/2 | sha256sum   # cache key of one CI shard
+  srutest kernels jammy.yaml --names | wc -l             # how many shards are worth it`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := loadPlan(args[0], plan.Options{})
+			shard, err := parseShardFlag(shardFlag, os.Getenv)
 			if err != nil {
 				return err
+			}
+			p, err := loadPlan(args[0], plan.Options{Shard: shard})
+			if err != nil {
+				return err
+			}
+			if names {
+				for _, k := range p.Kernels {
+					fmt.Println(k.Name)
+				}
+				return nil
 			}
 			res, err := g.ubuntuResolver()
 			if err != nil {
@@ -46,6 +66,9 @@ func newKernelsCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&shardFlag, "shard", "", "only the kernels of shard i/n (as run --shard), or 'auto'")
+	cmd.Flags().BoolVar(&names, "names", false, "print kernel names only (no archive access)")
+	return cmd
 }
 
 // describeKernel says what a spec resolves to without downloading debs:

@@ -24,6 +24,9 @@ type globals struct {
 	archive  string
 	keyring  string
 	quiet    bool
+	// logFile takes the progress log instead of stderr while a live
+	// display owns the terminal (srutest run on a TTY).
+	logFile *os.File
 }
 
 func newRoot() *cobra.Command {
@@ -76,6 +79,9 @@ func envOr(k, def string) string {
 func (g *globals) logw() *os.File {
 	if g.quiet {
 		return nil
+	}
+	if g.logFile != nil {
+		return g.logFile
 	}
 	return os.Stderr
 }

@@ -41,6 +41,12 @@ When the plan has role: before/after kernels (SRU plans: -updates vs -proposed),
 matrix is followed by a before → after table per pair, a one-line conclusion and the
 suggested Launchpad tag. Local paths in a plan file are relative to the plan file.
 
+On a terminal, a live matrix shows cells filling in (a spinner and elapsed time per
+running cell) and the progress log goes to <out>/srutest.log; without a terminal
+(CI) one line is printed per finished cell. --shard i/n runs every n-th kernel
+(merge the shards with srutest merge); --shard auto takes i/n from a Kubernetes
+Indexed Job (JOB_COMPLETION_INDEX, SRUTEST_SHARDS).
+
 A kernel's keepalive scenarios run at the same time in one guest, each in its own
 pair of network namespaces with its own addresses and captures; kernels run in
 parallel (--jobs, default sized from the host's cores and free memory) while the
@@ -58,12 +64,13 @@ matches but some cell is FLAKY.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var p *plan.Plan
+			var shard plan.Shard
 			switch {
 			case len(args) == 1 && len(f.kernels) > 0:
 				return fmt.Errorf("give a plan file or --kernel, not both")
 			case len(args) == 1:
-				shard, err := plan.ParseShard(f.shard)
-				if err != nil {
+				var err error
+				if shard, err = parseShardFlag(f.shard, os.Getenv); err != nil {
 					return err
 				}
 				p, err = loadPlan(args[0], plan.Options{Scenarios: f.scenarios, KernelFilter: f.kernelFilter, Shard: shard})
@@ -71,6 +78,9 @@ matches but some cell is FLAKY.`,
 					return err
 				}
 			case len(f.kernels) > 0:
+				if f.shard != "" {
+					return fmt.Errorf("--shard splits a plan file's kernels; with --kernel, give each machine its own --kernel")
+				}
 				var err error
 				if p, err = plan.Adhoc(f.kernels, f.scenarios, scenarioNames()); err != nil {
 					return err
@@ -82,14 +92,33 @@ matches but some cell is FLAKY.`,
 			if err != nil {
 				return err
 			}
-			b, err := g.builder()
-			if err != nil {
-				return err
-			}
 			out := f.out
 			if out == "" {
 				out = filepath.Join("results", p.Name+"-"+time.Now().Format("20060102-150405"))
 			}
+			// On a terminal a live matrix owns stderr and the progress log
+			// goes to <out>/srutest.log; elsewhere (CI) the log is the
+			// output: one line per finished cell.
+			var live *liveMatrix
+			if !g.quiet && term.IsTerminal(int(os.Stderr.Fd())) {
+				if err := os.MkdirAll(out, 0o755); err != nil {
+					return err
+				}
+				lf, err := os.Create(filepath.Join(out, "srutest.log"))
+				if err != nil {
+					return err
+				}
+				defer lf.Close()
+				g.logFile = lf
+				live = newLiveMatrix(os.Stderr, p, time.Now)
+			}
+			b, err := g.builder()
+			if err != nil {
+				return err
+			}
+			// The shard is part of every results.json the runner saves (also
+			// the partial ones after each kernel): merge needs it to put
+			// shards 1/n…n/n back into plan order.
 			if f.repeat < 1 {
 				return fmt.Errorf("--repeat %d: want at least 1", f.repeat)
 			}
@@ -98,15 +127,26 @@ matches but some cell is FLAKY.`,
 			if jobs <= 0 {
 				jobs = runner.DefaultJobs(vmc.MemoryMB)
 			}
-			r := &runner.Runner{Images: b, VM: vmc, Pair: pair, Out: out, FreshGuest: f.freshGuest, Jobs: jobs, Repeat: f.repeat}
+			r := &runner.Runner{Images: b, VM: vmc, Pair: pair, Out: out, FreshGuest: f.freshGuest, Jobs: jobs, Repeat: f.repeat, Shard: shard.String()}
 			if lw := g.logw(); lw != nil {
 				r.Log = lw
 			}
+			var stopLive chan struct{}
+			liveDone := make(chan struct{})
+			if live != nil {
+				r.Progress = live.Event
+				stopLive = make(chan struct{})
+				go func() { defer close(liveDone); live.Run(stopLive, 125*time.Millisecond) }()
+			}
 			run, runErr := r.Run(cmd.Context(), p)
+			if live != nil {
+				close(stopLive)
+				<-liveDone
+				fmt.Fprintf(os.Stderr, "srutest: log in %s\n", filepath.Join(out, "srutest.log"))
+			}
 			if run == nil {
 				return runErr
 			}
-			run.Shard = f.shard
 			if err := writeRenderings(run, out); err != nil {
 				return err
 			}
@@ -128,13 +168,22 @@ matches but some cell is FLAKY.`,
 	fl.StringArrayVar(&f.kernels, "kernel", nil, "kernel spec to run on (repeatable; instead of a plan file)")
 	fl.StringArrayVar(&f.scenarios, "scenario", nil, "run only this scenario (repeatable)")
 	fl.StringVar(&f.kernelFilter, "kernel-filter", "", "run only kernels whose name or spec contains this")
-	fl.StringVar(&f.shard, "shard", "", "run shard i/n of the plan's kernels (merge results with srutest merge)")
+	fl.StringVar(&f.shard, "shard", "", "run shard i/n of the plan's kernels (merge results with srutest merge); 'auto' takes it from a Kubernetes Indexed Job: JOB_COMPLETION_INDEX and SRUTEST_SHARDS")
 	fl.StringVar(&f.out, "out", "", "run directory (default results/<plan>-<time>)")
 	fl.IntVar(&f.jobs, "jobs", 0, "kernels to run at once (default: sized from host cores and free memory)")
 	fl.IntVar(&f.repeat, "repeat", 1, "run every cell N times; cells whose outcome varied are FLAKY")
 	fl.BoolVar(&f.freshGuest, "fresh-guest", false, "boot a new guest for every scenario instead of one per kernel")
 	fl.StringVar(&f.pair, "pair", os.Getenv("SRUTEST_PAIR"), "static srutest-pair binary (default: next to srutest)")
 	return cmd
+}
+
+// parseShardFlag reads --shard: "i/n", "" (whole plan) or "auto"
+// (Kubernetes Indexed Job environment, see plan.ShardFromEnv).
+func parseShardFlag(v string, getenv func(string) string) (plan.Shard, error) {
+	if v == plan.ShardAuto {
+		return plan.ShardFromEnv(getenv)
+	}
+	return plan.ParseShard(v)
 }
 
 func scenarioNames() []string {

@@ -1,0 +1,102 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/srutest/srutest/report"
+)
+
+// TestE2ESelftestsMPTCP runs two short upstream net/mptcp selftests
+// (mptcp_sockopt.sh, diag.sh) from Debian's linux-source-6.12 on Debian's
+// 6.12 kernel: the suite is built (static, cached), the payload pushed, the
+// config's modules loaded, each script run in its own guest and its TAP
+// parsed into subtests in results.json and junit.xml.
+//
+// The kernel carries no known MPTCP bug these scripts find. Which subtests
+// must PASS is the set that does not race the scripts' own short waits: a
+// TCG guest is 10-50× slower than the KVM machines the scripts were tuned
+// on, and on a loaded host diag.sh's 100-client checks (1 s listen wait),
+// its 20 s connection lifetime checks and mptcp_inq's alarm(15) miss
+// (seen: see the note of issue 12). Those are logged, not asserted; the
+// rest proves the harness: tools, modules (iptables MARK needs xt_mark),
+// netns, TAP.
+func TestE2ESelftestsMPTCP(t *testing.T) {
+	skipUnlessE2E(t)
+	src := "/usr/src/linux-source-6.12.tar.xz"
+	if _, err := os.Stat(src); err != nil {
+		t.Skipf("%s: %v (make deps-test installs linux-source-6.12)", src, err)
+	}
+	dir := t.TempDir()
+	plan := filepath.Join(dir, "selftests.yaml")
+	if err := os.WriteFile(plan, []byte(`name: e2e-selftests
+kernels:
+  - name: debian-6.12-cloud
+    kernel: `+kernel612+`
+scenarios: [mptcp]
+selftests:
+  - target: net/mptcp
+    source: `+src+`
+    tests: [mptcp_sockopt.sh, diag.sh]
+    timeout_scale: 2
+    jobs: 2
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	output, err := srutest(t, "run", plan, "--out", out).CombinedOutput()
+	t.Logf("%s", output)
+	run, lerr := report.Load(filepath.Join(out, "results.json"))
+	if lerr != nil {
+		t.Fatalf("srutest run: %v; results: %v", err, lerr)
+	}
+	if len(run.Kernels) != 1 || len(run.Kernels[0].Cells) != 2 {
+		t.Fatalf("want 1 kernel × 2 selftest cells, got %+v", run.Kernels)
+	}
+	minSubtests := map[string]int{"mptcp:mptcp_sockopt.sh": 7, "mptcp:diag.sh": 29}
+	mustPass := map[string]bool{}
+	for _, n := range []string{"transfer ipv4", "mark ipv4", "transfer ipv6", "mark ipv6", "sockopt v4", "sockopt v6"} {
+		mustPass["mptcp_sockopt: "+n] = true
+	}
+	for _, n := range []string{"no msk on netns creation", "listen match for dport 10000", "listen match for sport 10000",
+		"listen match for saddr and sport", "all listen sockets", "check fallback", "no listener sockets - mptcp", "no listener sockets - subflows"} {
+		mustPass["diag: "+n] = true
+	}
+	for _, c := range run.Kernels[0].Cells {
+		if c.Outcome != report.Pass && c.Outcome != report.Fail {
+			t.Errorf("%s = %s: %s", c.Scenario, c.Outcome, c.Reason)
+			continue
+		}
+		output, err := os.ReadFile(filepath.Join(out, c.Artifacts, "output.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"dmesg.txt", "console.txt", "modules.log", "verdict.json"} {
+			if fi, err := os.Stat(filepath.Join(out, c.Artifacts, f)); err != nil || fi.Size() == 0 {
+				t.Errorf("%s: %s missing or empty (%v)", c.Scenario, f, err)
+			}
+		}
+		if len(c.Subtests) < minSubtests[c.Scenario] {
+			t.Errorf("%s: %d subtests, want ≥ %d:\n%s", c.Scenario, len(c.Subtests), minSubtests[c.Scenario], output)
+		}
+		for _, st := range c.Subtests {
+			if st.Outcome == report.Pass {
+				continue
+			}
+			if mustPass[st.Name] {
+				t.Errorf("%s: subtest %d %q = %s %s\n%s", c.Scenario, st.Num, st.Name, st.Outcome, st.Reason, output)
+			} else {
+				t.Logf("%s: subtest %d %q = %s %s (timing-dependent under TCG)", c.Scenario, st.Num, st.Name, st.Outcome, st.Reason)
+			}
+		}
+	}
+	junit, err := os.ReadFile(filepath.Join(out, "junit.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(junit), "mptcp:diag.sh: diag: ") {
+		t.Errorf("junit.xml has no testcase per diag.sh subtest")
+	}
+}

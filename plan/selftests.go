@@ -1,0 +1,142 @@
+package plan
+
+import (
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// SelftestDecl declares a kernel selftest suite (the `selftests:` key):
+// where the selftests come from, the target and which of its scripts run.
+// Each script becomes one column of the matrix on every kernel.
+//
+//	selftests:
+//	  - target: net/mptcp
+//	    source: /usr/src/linux-source-6.12.tar.xz   # tarball, linux-source .deb or tree
+//	    tests: [mptcp_sockopt.sh, diag.sh]           # default: all of TEST_PROGS
+//	    timeout_scale: 3                             # multiplies the settings timeout
+type SelftestDecl struct {
+	Name   string   `yaml:"name"`   // column prefix; default: the target's last element (mptcp)
+	Source string   `yaml:"source"` // kernel source tarball, linux-source .deb or tree (relative to the plan)
+	Target string   `yaml:"target"` // e.g. net/mptcp
+	Tests  []string `yaml:"tests"`  // default: all of the target's TEST_PROGS
+	// Timeout replaces the target's settings timeout for every script;
+	// TimeoutScale multiplies it (e.g. for TCG, where everything is slower).
+	Timeout      time.Duration `yaml:"timeout"`
+	TimeoutScale float64       `yaml:"timeout_scale"`
+	// Jobs is how many scripts run at once, each in its own guest
+	// (default 1).
+	Jobs int `yaml:"jobs"`
+	// Expect maps script names to the expected outcome (default PASS).
+	Expect Expectation `yaml:"expect"`
+
+	line int
+}
+
+// UnmarshalYAML records the entry's line.
+func (s *SelftestDecl) UnmarshalYAML(v *yaml.Node) error {
+	type plain SelftestDecl
+	var p plain
+	if err := decodeStrict(v, &p); err != nil {
+		return err
+	}
+	*s = SelftestDecl(p)
+	s.line = v.Line
+	return nil
+}
+
+// Selftests is a suite of the expanded plan.
+type Selftests struct {
+	Name         string
+	Source       string // absolute or relative to the working directory
+	Target       string
+	Tests        []string // empty: all of TEST_PROGS (known after the build)
+	Timeout      time.Duration
+	TimeoutScale float64
+	Jobs         int
+	Expect       map[string]string // script → outcome
+}
+
+// Column is the matrix column (scenario name) of one script of the suite.
+func (s Selftests) Column(script string) string { return s.Name + ":" + script }
+
+var selftestTarget = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$`)
+
+func (f *File) validateSelftests(isKnown map[string]bool) error {
+	names := map[string]int{}
+	for i := range f.Selftests {
+		s := &f.Selftests[i]
+		if s.Source == "" || s.Target == "" {
+			return fmt.Errorf("line %d: selftests entry needs source and target", s.line)
+		}
+		if !selftestTarget.MatchString(s.Target) || strings.Contains(s.Target, "..") {
+			return fmt.Errorf("line %d: selftests target %q is not a path below tools/testing/selftests", s.line, s.Target)
+		}
+		if s.Name == "" {
+			s.Name = s.Target[strings.LastIndexByte(s.Target, '/')+1:]
+		}
+		if strings.ContainsAny(s.Name, ": ") {
+			return fmt.Errorf("line %d: selftests name %q must not contain ':' or spaces", s.line, s.Name)
+		}
+		if prev, dup := names[s.Name]; dup {
+			return fmt.Errorf("line %d: selftests name %q already used on line %d", s.line, s.Name, prev)
+		}
+		if isKnown[s.Name] {
+			return fmt.Errorf("line %d: selftests name %q clashes with a scenario", s.line, s.Name)
+		}
+		names[s.Name] = s.line
+		if s.Timeout < 0 || s.TimeoutScale < 0 || s.Jobs < 0 {
+			return fmt.Errorf("line %d: selftests timeout, timeout_scale and jobs must not be negative", s.line)
+		}
+		for _, t := range s.Tests {
+			if t == "" || strings.ContainsAny(t, "/ ") {
+				return fmt.Errorf("line %d: selftests test %q must be a script name of the target", s.line, t)
+			}
+		}
+		for sc, out := range s.Expect.ByScenario {
+			if len(s.Tests) > 0 && !slices.Contains(s.Tests, sc) {
+				return fmt.Errorf("line %d: expect: %q is not in tests", s.Expect.lines[sc], sc)
+			}
+			if !validOutcomes[out] {
+				return fmt.Errorf("line %d: expect: %q is not PASS, FAIL, ERROR or SKIP", s.Expect.lines[sc], out)
+			}
+		}
+	}
+	return nil
+}
+
+// expandSelftests copies the suites named in keep into the plan, sources
+// rebased on the plan file (a scenarios: list or --scenario names a suite
+// as a whole).
+func (f *File) expandSelftests(keep []string) []Selftests {
+	var out []Selftests
+	for _, d := range f.Selftests {
+		if !slices.Contains(keep, d.Name) {
+			continue
+		}
+		src := d.Source
+		if f.path != "" && !filepath.IsAbs(src) {
+			src = filepath.Join(filepath.Dir(f.path), src)
+		}
+		s := Selftests{Name: d.Name, Source: src, Target: d.Target, Tests: slices.Clone(d.Tests),
+			Timeout: d.Timeout, TimeoutScale: d.TimeoutScale, Jobs: d.Jobs, Expect: map[string]string{}}
+		for k, v := range d.Expect.ByScenario {
+			s.Expect[k] = v
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func (f *File) selftestNames() []string {
+	var out []string
+	for _, s := range f.Selftests {
+		out = append(out, s.Name)
+	}
+	return out
+}

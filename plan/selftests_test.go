@@ -1,0 +1,93 @@
+package plan
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+const selftestsPlan = `name: st
+kernels:
+  - kernel: apt:linux-image-6.12.*+deb12-cloud-amd64-unsigned
+selftests:
+  - target: net/mptcp
+    source: src/linux-source-6.12.tar.xz
+    tests: [diag.sh, mptcp_sockopt.sh]
+    timeout: 10m
+    timeout_scale: 2.5
+    jobs: 2
+    expect: {diag.sh: skip}
+`
+
+func TestSelftestsParseExpand(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "st.yaml")
+	if err := os.WriteFile(path, []byte(selftestsPlan), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Load(path, known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.Expand(Options{}, known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Selftests{{Name: "mptcp", Source: filepath.Join(dir, "src/linux-source-6.12.tar.xz"), Target: "net/mptcp",
+		Tests: []string{"diag.sh", "mptcp_sockopt.sh"}, Timeout: 10 * time.Minute, TimeoutScale: 2.5, Jobs: 2,
+		Expect: map[string]string{"diag.sh": "SKIP"}}}
+	if !reflect.DeepEqual(p.Selftests, want) {
+		t.Errorf("got %+v\nwant %+v", p.Selftests, want)
+	}
+	if got := p.Selftests[0].Column("diag.sh"); got != "mptcp:diag.sh" {
+		t.Errorf("column %q", got)
+	}
+	// No scenarios: list: the built-in scenarios run beside the suite.
+	if n := len(p.Kernels[0].Scenarios); n != len(known) {
+		t.Errorf("%d scenarios, want the %d defaults", n, len(known))
+	}
+	// --scenario names a suite as a whole, or leaves it out.
+	p, err = f.Expand(Options{Scenarios: []string{"mptcp"}}, known)
+	if err != nil || len(p.Selftests) != 1 || len(p.Kernels[0].Scenarios) != 0 {
+		t.Errorf("--scenario mptcp: %v, %+v", err, p)
+	}
+	p, err = f.Expand(Options{Scenarios: []string{"connect"}}, known)
+	if err != nil || len(p.Selftests) != 0 || len(p.Kernels[0].Scenarios) != 1 {
+		t.Errorf("--scenario connect: %v, %+v", err, p)
+	}
+	// scenarios: [mptcp] in the file: the suite only.
+	f2, err := Parse([]byte(strings.Replace(selftestsPlan, "selftests:", "scenarios: [mptcp]\nselftests:", 1)), known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err = f2.Expand(Options{}, known); err != nil || len(p.Selftests) != 1 || len(p.Kernels[0].Scenarios) != 0 {
+		t.Errorf("scenarios: [mptcp]: %v, %+v", err, p)
+	}
+}
+
+func TestSelftestsBad(t *testing.T) {
+	for _, tc := range []struct{ old, new, want string }{
+		{"    source: src/linux-source-6.12.tar.xz\n", "", "line 5: selftests entry needs source and target"},
+		{"target: net/mptcp", "target: ../net", "is not a path below tools/testing/selftests"},
+		{"jobs: 2", "jobs: 2\n    colour: red", `unknown key "colour"`},
+		{"[diag.sh, mptcp_sockopt.sh]", "[net/diag.sh]", "must be a script name of the target"},
+		{"{diag.sh: skip}", "{pm_netlink.sh: skip}", `expect: "pm_netlink.sh" is not in tests`},
+		{"{diag.sh: skip}", "{diag.sh: maybe}", "is not PASS, FAIL, ERROR or SKIP"},
+		{"  - target: net/mptcp", "  - name: connect\n    target: net/mptcp", "clashes with a scenario"},
+		{"jobs: 2", "jobs: -1", "must not be negative"},
+	} {
+		t.Run(tc.want, func(t *testing.T) {
+			in := strings.Replace(selftestsPlan, tc.old, tc.new, 1)
+			if in == selftestsPlan {
+				t.Fatalf("edit %q not applied", tc.old)
+			}
+			_, err := Parse([]byte(in), known)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
