@@ -55,6 +55,9 @@ func (res *Resolution) MetaMap() map[string]string {
 	if res.Meta != "" {
 		m["meta"], m["meta_version"] = res.Meta, res.MetaVersion
 	}
+	if res.EndOfLife {
+		m["end_of_life"] = "yes"
+	}
 	if len(res.Warnings) > 0 {
 		m["warnings"] = strings.Join(res.Warnings, "; ")
 	}
