@@ -61,7 +61,11 @@ func writePocketTable(w io.Writer, r *Run, c Conclusion, indent string, color bo
 	bh, br := side("BEFORE", b)
 	ah, ar := side("AFTER", a)
 	var t table
-	t.add(seriesLabel(oneLine(c.Series, 30)), bh, ah, "CHANGE")
+	label := c.Label
+	if label == "" {
+		label = seriesLabel(c.Series)
+	}
+	t.add(oneLine(label, 40), bh, ah, "CHANGE")
 	t.add("", br, ar, "")
 	cols := []*Kernel{b, a}
 	scen := r.Scenarios()

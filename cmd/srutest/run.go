@@ -25,6 +25,7 @@ type runFlags struct {
 	jobs         int
 	freshGuest   bool
 	pair         string
+	checks       []string
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -59,7 +60,11 @@ cell does not, 2 when some unexpected cell is ERROR (undecided).`,
 				if err != nil {
 					return err
 				}
-				p, err = loadPlan(args[0], plan.Options{Scenarios: f.scenarios, KernelFilter: f.kernelFilter, Shard: shard})
+				checks, err := plan.ParseChecks(f.checks)
+				if err != nil {
+					return err
+				}
+				p, err = loadPlan(args[0], plan.Options{Scenarios: f.scenarios, KernelFilter: f.kernelFilter, Shard: shard, Checks: checks})
 				if err != nil {
 					return err
 				}
@@ -89,7 +94,12 @@ cell does not, 2 when some unexpected cell is ERROR (undecided).`,
 			if out == "" {
 				out = filepath.Join("results", p.Name+"-"+time.Now().Format("20060102-150405"))
 			}
-			r := &runner.Runner{Images: b, VM: g.vmConfig(), Pair: pair, Out: out, FreshGuest: f.freshGuest, Jobs: f.jobs}
+			res, err := g.ubuntuResolver()
+			if err != nil {
+				return err
+			}
+			r := &runner.Runner{Images: b, VM: g.vmConfig(), Pair: pair, Out: out, FreshGuest: f.freshGuest, Jobs: f.jobs,
+				Resolve: archiveResolver(res)}
 			if lw := g.logw(); lw != nil {
 				r.Log = lw
 			}
@@ -123,6 +133,7 @@ cell does not, 2 when some unexpected cell is ERROR (undecided).`,
 	fl.StringVar(&f.out, "out", "", "run directory (default results/<plan>-<time>)")
 	fl.IntVar(&f.jobs, "jobs", 1, "kernels to run at once")
 	fl.BoolVar(&f.freshGuest, "fresh-guest", false, "boot a new guest for every scenario instead of one per kernel")
+	fl.StringArrayVar(&f.checks, "check", nil, "series tracks: run only this check, history (before the fix → -updates) or sru (-updates → -proposed); default both")
 	fl.StringVar(&f.pair, "pair", os.Getenv("SRUTEST_PAIR"), "static srutest-pair binary (default: next to srutest)")
 	return cmd
 }
