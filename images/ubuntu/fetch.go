@@ -199,7 +199,7 @@ func (f *fetcher) getSmall(ctx context.Context, url string, max int64) ([]byte, 
 // failure the partial file is removed: nothing unverified is left behind.
 func (f *fetcher) download(ctx context.Context, url, dst string, size int64, sum string) (err error) {
 	if ok, _ := fileMatches(dst, size, sum); ok {
-		f.progress.add(size)
+		f.progress.reuse(size)
 		return nil
 	}
 	partial := filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".partial")
