@@ -246,6 +246,31 @@ func Tags(cs []Conclusion) []string {
 	return tags
 }
 
+// NoTagReason says why Tags suggests nothing for cs ("" when it suggests a
+// tag or there is nothing to tag).
+func NoTagReason(cs []Conclusion) string {
+	if len(Tags(cs)) > 0 {
+		return ""
+	}
+	sru, nothing := 0, 0
+	for _, c := range cs {
+		if c.Check == "history" {
+			continue
+		}
+		sru++
+		if c.Verdict == NothingToVerify {
+			nothing++
+		}
+	}
+	switch {
+	case sru == 0:
+		return "No verification tag suggested: this run checks the bug's history only, not an SRU."
+	case nothing == sru:
+		return "No verification tag suggested: nothing in -proposed to verify."
+	}
+	return "No verification tag suggested: some results are undecided (ERROR/SKIP or a missing kernel); rerun them first."
+}
+
 // pocketWords are dropped from kernel names to pair before with after.
 var pocketWords = []string{"updates", "proposed", "security", "release", "backports", "before", "after"}
 

@@ -133,11 +133,12 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 	for _, rp := range p.Reproducers {
 		repros[rp.Name] = rp
 	}
-	p.Kernels = slices.Clone(p.Kernels)
-	skips := make([]string, len(p.Kernels))
-	skipNotes := make([][]string, len(p.Kernels))
-	for i := range p.Kernels {
-		k := &p.Kernels[i]
+	// A copy: renaming must not change the caller's plan.
+	kernels := slices.Clone(p.Kernels)
+	skips := make([]string, len(kernels))
+	skipNotes := make([][]string, len(kernels))
+	for i := range kernels {
+		k := &kernels[i]
 		skips[i], skipNotes[i] = r.nothingNewer(ctx, *k)
 		if k.AutoName && r.Resolve != nil {
 			if res, err := r.Resolve(ctx, k.Spec); err == nil && res.Name != "" {
@@ -155,7 +156,7 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 		wg  sync.WaitGroup
 		sem = make(chan struct{}, jobs)
 	)
-	for i, k := range p.Kernels {
+	for i, k := range kernels {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
