@@ -158,7 +158,7 @@ func TestDefaultName(t *testing.T) {
 		"ubuntu:series=noble,pocket=release,flavour=generic,abi=6.8.0-31":                     "noble-release-6.8.0-31",
 		"ubuntu:series=noble,pocket=updates,flavour=generic,meta=linux-image-virtual":         "noble-updates-linux-image-virtual",
 		"ubuntu:series=noble,pocket=updates,flavour=lowlatency,abi=6.8.0-31,archive=http://x": "noble-updates-6.8.0-31-lowlatency",
-		"apt:linux-image-6.1.0-*-cloud-amd64-unsigned":                                       "apt:linux-image-6.1.0-*-cloud-amd64-unsigned",
+		"apt:linux-image-6.1.0-*-cloud-amd64-unsigned":                                        "apt:linux-image-6.1.0-*-cloud-amd64-unsigned",
 	} {
 		if got := DefaultName(spec); got != want {
 			t.Errorf("DefaultName(%s) = %s, want %s", spec, got, want)
