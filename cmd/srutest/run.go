@@ -37,14 +37,23 @@ func newRunCmd(g *globals) *cobra.Command {
 a kernel × scenario matrix. The run directory (--out) gets results.json (canonical),
 results.md (Launchpad SRU comment), junit.xml, index.html and one artifacts directory
 per cell (ss snapshots, pcaps, nstat, dmesg, console, commands.log, verdict.json).
-When the plan has role: before/after kernels (SRU plans: -updates vs -proposed), the
-matrix is followed by a before → after table per pair, a one-line conclusion and the
-suggested Launchpad tag. Local paths in a plan file are relative to the plan file.
+Series files (jammy.yaml, noble.yaml, plucky.yaml, resolute.yaml) list tracks, each
+checked two ways: the bug's history (the kernel before the fix, by default the release
+pocket's, → -updates) and the live SRU check (-updates → -proposed, "no regression"
+unless the track's sru: fixes: names what -proposed should fix); --check history|sru
+runs one. When -proposed offers nothing newer than -updates (or nothing), its cells are
+SKIP "nothing in <pocket> to verify" and nothing boots. After the matrix: a before →
+after table per pair, a one-line conclusion, and the suggested Launchpad tag (SRU
+checks only). Plans with role: before/after kernels pair those. Local paths in a plan
+file are relative to the plan file.
 
-Exit code: 0 when every cell matches its expectation (default PASS), 1 when some
-cell does not, 2 when some unexpected cell is ERROR (undecided).`,
+Exit code: 0 when every cell matches its expectation (default PASS; a nothing-to-verify
+SKIP is as expected), 1 when some cell does not, 2 when some unexpected cell is ERROR
+(undecided).`,
 		Example: `  srutest run demo.yaml
-  srutest run noble.yaml --scenario connect --scenario fallback
+  srutest run noble.yaml                      # history (6.8.0-31 → -updates) and SRU (-updates → -proposed)
+  srutest run noble.yaml --check history --scenario connect --scenario fallback
+  srutest run jammy.yaml --check sru --kernel-filter hwe
   srutest run demo.yaml --scenario join --kernel-filter 6.12
   srutest run --kernel bzimage:arch/x86/boot/bzImage --out /tmp/run1
   srutest run backport.yaml      # linux-source-6.12 with and without 648de37416b3`,
