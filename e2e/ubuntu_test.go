@@ -168,7 +168,7 @@ kernels:
 	// conclusion is "no regression", naming both uploads.
 	for _, want := range []string{
 		"noble-6.1 history: before noble-6.1-release (6.1.0-55.59) all PASS; after noble-6.1-updates (6.1.0-56.60) all PASS → no regression",
-		"noble-6.1 SRU: before noble-6.1-updates (6.1.0-56.60) all PASS; after noble-6.1-proposed: SKIP → nothing in noble-proposed to verify",
+		"noble-6.1 SRU: before noble-6.1-updates (6.1.0-56.60) all PASS; after noble-6.1-proposed: SKIP → nothing in noble-proposed to verify: noble-proposed lists no linux-image-virtual",
 		"BEFORE noble-6.1-release", "AFTER noble-6.1-updates",
 	} {
 		if !strings.Contains(string(output), want) {

@@ -28,7 +28,8 @@ const (
 // cellChange names what happened to one scenario between the before and
 // after kernel of a pair ("" when nothing changed or a side is missing).
 func cellChange(b, a *Kernel, scenario string) string {
-	if b == nil || a == nil {
+	if b == nil || a == nil || a.Skip != "" || b.Skip != "" {
+		// Nothing ran on a skipped side: there is no change to name.
 		return ""
 	}
 	bc, bok := b.Cell(scenario)

@@ -74,7 +74,11 @@ func archiveResolver(res *ubuntu.Resolver) func(context.Context, string) (runner
 		case errors.Is(err, ubuntu.ErrNoPackage):
 			// The pocket answers but lists no such kernel (an empty
 			// -proposed): a fact, not a failure.
-			out = runner.Resolved{Dist: q.Dist(), Absent: err.Error()}
+			what := q.Meta
+			if what == "" {
+				what = "linux-image(-unsigned)-" + q.ABI + "-" + q.Flavour
+			}
+			out = runner.Resolved{Dist: q.Dist(), Absent: fmt.Sprintf("%s lists no %s", q.Dist(), what)}
 		case err != nil:
 			return runner.Resolved{}, err
 		default:
