@@ -15,6 +15,8 @@ scenarios: [connect, fallback, join]
 tracks:
   - name: jammy-5.15
     ubuntu: {flavour: generic, meta: linux-image-virtual}
+    expect: {join: FAIL}
+    history: {expect: {join: FAIL}}
   - name: jammy-hwe-6.8
     ubuntu: {flavour: generic, meta: linux-image-virtual-hwe-22.04}
     history: {pocket: updates, abi: 6.8.0-38, expect: {connect: FAIL, fallback: FAIL}}
@@ -54,8 +56,11 @@ func TestTracksExpand(t *testing.T) {
 		byName[k.Name] = k
 	}
 	for name, want := range map[string]struct{ spec, pocket, role, exp, newer string }{
-		"jammy-5.15-release": {"ubuntu:series=jammy,pocket=release,flavour=generic,meta=linux-image-virtual,archive=http://archive.ubuntu.com/ubuntu", "jammy", "before", "connect=PASS fallback=PASS join=PASS", ""},
-		"jammy-5.15-proposed": {"ubuntu:series=jammy,pocket=proposed,flavour=generic,meta=linux-image-virtual,archive=http://archive.ubuntu.com/ubuntu", "jammy-proposed", "after", "connect=PASS fallback=PASS join=PASS",
+		"jammy-5.15-release": {"ubuntu:series=jammy,pocket=release,flavour=generic,meta=linux-image-virtual,archive=http://archive.ubuntu.com/ubuntu", "jammy", "before", "connect=PASS fallback=PASS join=FAIL", ""},
+		// A known failure on -updates (expect:) is expected on -proposed
+		// too: no regression, nothing claimed fixed.
+		"jammy-5.15-updates": {"", "jammy-updates", "after", "connect=PASS fallback=PASS join=FAIL", ""},
+		"jammy-5.15-proposed": {"ubuntu:series=jammy,pocket=proposed,flavour=generic,meta=linux-image-virtual,archive=http://archive.ubuntu.com/ubuntu", "jammy-proposed", "after", "connect=PASS fallback=PASS join=FAIL",
 			"ubuntu:series=jammy,pocket=updates,flavour=generic,meta=linux-image-virtual,archive=http://archive.ubuntu.com/ubuntu"},
 		// The pinned history kernel: abi instead of meta, measured expectations.
 		"jammy-hwe-6.8-updates-6.8.0-38": {"ubuntu:series=jammy,pocket=updates,flavour=generic,abi=6.8.0-38,archive=http://archive.ubuntu.com/ubuntu", "jammy-updates", "before", "connect=FAIL fallback=FAIL join=PASS", ""},
