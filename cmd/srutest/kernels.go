@@ -51,7 +51,11 @@ func describeKernel(ctx context.Context, res *ubuntu.Resolver, spec string) (str
 // archiveResolver adapts the Ubuntu resolver to runner.Resolve: what an
 // ubuntu: spec resolves to (indexes only, no kernel download), memoised for
 // the run so a -updates kernel several comparisons share is looked up once.
-func archiveResolver(res *ubuntu.Resolver) func(context.Context, string) (runner.Resolved, error) {
+func archiveResolver(full *ubuntu.Resolver) func(context.Context, string) (runner.Resolved, error) {
+	// Versions need only InRelease and Packages: leave the Contents index
+	// (tens of MB to scan) to the build.
+	res := *full
+	res.Contents = ubuntu.ContentsOff
 	var mu sync.Mutex
 	memo := map[string]runner.Resolved{}
 	return func(ctx context.Context, spec string) (runner.Resolved, error) {
