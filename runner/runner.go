@@ -249,7 +249,7 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, repros map[string
 	kr.Version = img.Meta["version"]
 	// Resolver notes (end of life, an optional index not used) belong in
 	// the output and the results, not only in a log line.
-	if w := img.Meta["warnings"]; w != "" {
+	if w := img.Meta["notes"]; w != "" {
 		for _, n := range strings.Split(w, "; ") {
 			kr.Notes = append(kr.Notes, n)
 			r.logf("   %s: note: %s", k.Name, n)

@@ -178,7 +178,7 @@ func TestEndOfLifeFromOldReleases(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(debs) != 3 || meta["archive"] != old || meta["end_of_life"] != "yes" || meta["version"] != "6.14.0-37.37" ||
-		!strings.Contains(meta["warnings"], "plucky is end of life since 2026-01") {
+		!strings.Contains(meta["notes"], "plucky is end of life since 2026-01") {
 		t.Errorf("debs %v meta %v", debs, meta)
 	}
 	// Without the fallback the error says where it looked.
