@@ -68,8 +68,8 @@ func TestNothingNewerInProposedIsSkip(t *testing.T) {
 			if tc.skip != "" && (k.Cells[0].Outcome != report.Skip || k.Cells[0].Expected != report.Skip || k.Cells[0].Reason != tc.skip) {
 				t.Errorf("cell %+v", k.Cells[0])
 			}
-			if len(w.guests) != tc.booted {
-				t.Errorf("%d guests booted, want %d", len(w.guests), tc.booted)
+			if len(w.guests) != tc.booted || len(w.builds) != tc.booted {
+				t.Errorf("%d guests booted, %d images built, want %d", len(w.guests), len(w.builds), tc.booted)
 			}
 			if report.ExitCode(run) != report.ExitOK || len(run.Pairs) != 1 {
 				t.Errorf("exit %d, pairs %+v", report.ExitCode(run), run.Pairs)

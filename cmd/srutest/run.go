@@ -23,6 +23,7 @@ type runFlags struct {
 	shard        string
 	out          string
 	jobs         int
+	repeat       int
 	freshGuest   bool
 	pair         string
 	checks       []string
@@ -47,9 +48,15 @@ after table per pair, a one-line conclusion, and the suggested Launchpad tag (SR
 checks only). Plans with role: before/after kernels pair those. Local paths in a plan
 file are relative to the plan file.
 
+A kernel's keepalive scenarios run at the same time in one guest, each in its own
+pair of network namespaces with its own addresses and captures; kernels run in
+parallel (--jobs, default sized from the host's cores and free memory) while the
+next kernel's image is downloaded and built. --repeat N runs every cell N times and
+marks cells whose outcome varied FLAKY (matrix column, "flaky" in results.json).
+
 Exit code: 0 when every cell matches its expectation (default PASS; a nothing-to-verify
 SKIP is as expected), 1 when some cell does not, 2 when some unexpected cell is ERROR
-(undecided).`,
+(undecided), 3 when every cell matches but some cell is FLAKY.`,
 		Example: `  srutest run demo.yaml
   srutest run noble.yaml                      # history (6.8.0-31 → -updates) and SRU (-updates → -proposed)
   srutest run noble.yaml --check history --scenario connect --scenario fallback
@@ -103,11 +110,19 @@ SKIP is as expected), 1 when some cell does not, 2 when some unexpected cell is 
 			if out == "" {
 				out = filepath.Join("results", p.Name+"-"+time.Now().Format("20060102-150405"))
 			}
+			if f.repeat < 1 {
+				return fmt.Errorf("--repeat %d: want at least 1", f.repeat)
+			}
 			res, err := g.ubuntuResolver()
 			if err != nil {
 				return err
 			}
-			r := &runner.Runner{Images: b, VM: g.vmConfig(), Pair: pair, Out: out, FreshGuest: f.freshGuest, Jobs: f.jobs,
+			vmc := g.vmConfig()
+			jobs := f.jobs
+			if jobs <= 0 {
+				jobs = runner.DefaultJobs(vmc.MemoryMB)
+			}
+			r := &runner.Runner{Images: b, VM: vmc, Pair: pair, Out: out, FreshGuest: f.freshGuest, Jobs: jobs, Repeat: f.repeat,
 				Resolve: archiveResolver(res)}
 			if lw := g.logw(); lw != nil {
 				r.Log = lw
@@ -140,7 +155,8 @@ SKIP is as expected), 1 when some cell does not, 2 when some unexpected cell is 
 	fl.StringVar(&f.kernelFilter, "kernel-filter", "", "run only kernels whose name or spec contains this")
 	fl.StringVar(&f.shard, "shard", "", "run shard i/n of the plan's kernels (merge results with srutest merge)")
 	fl.StringVar(&f.out, "out", "", "run directory (default results/<plan>-<time>)")
-	fl.IntVar(&f.jobs, "jobs", 1, "kernels to run at once")
+	fl.IntVar(&f.jobs, "jobs", 0, "kernels to run at once (default: sized from host cores and free memory)")
+	fl.IntVar(&f.repeat, "repeat", 1, "run every cell N times; cells whose outcome varied are FLAKY")
 	fl.BoolVar(&f.freshGuest, "fresh-guest", false, "boot a new guest for every scenario instead of one per kernel")
 	fl.StringArrayVar(&f.checks, "check", nil, "series tracks: run only this check, history (before the fix → -updates) or sru (-updates → -proposed); default both")
 	fl.StringVar(&f.pair, "pair", os.Getenv("SRUTEST_PAIR"), "static srutest-pair binary (default: next to srutest)")
