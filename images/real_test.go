@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/srutest/srutest/internal/testutil"
 )
 
 // testCacheDir is $SRUTEST_TEST_CACHE when set (shared across runs, so the
@@ -29,7 +31,7 @@ func TestRealDebianKernelsViaApt(t *testing.T) {
 	}
 	needTool(t, "apt-get")
 	if _, err := collectHostTools(context.Background()); err != nil {
-		t.Skipf("host tools: %v", err)
+		testutil.Unavailable(t, "host tools: %v (make deps)", err)
 	}
 	cases := []struct {
 		spec, relPrefix string
