@@ -35,6 +35,8 @@ var rules = []rule{
 	{"plan", []string{"vm", "images", "runner", "scenarios", "cmd"},
 		"plan only parses and expands plan files"},
 	{"runner", []string{"cmd"}, "runner is used by the commands, never the other way round"},
+	{"bisect", []string{"vm", "images", "runner", "scenarios", "cmd"},
+		"bisect searches through a PlanRunner; the command wires in the runner and the archive"},
 	{"", []string{"e2e", "internal/layers"}, "test-only packages are not imported"},
 }
 
