@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/srutest/srutest/images"
+	"github.com/srutest/srutest/images/ubuntu"
 	"github.com/srutest/srutest/plan"
 	"github.com/srutest/srutest/report"
 	"github.com/srutest/srutest/scenarios"
@@ -65,6 +67,7 @@ exactly when a pocket gets a new kernel, so CI keys its cache of srutest's cache
 				return err
 			}
 			failed := 0
+			resolve := archiveResolver(res)
 			for _, k := range p.Kernels {
 				fmt.Printf("%s", k.Name)
 				if k.Role != "" {
@@ -72,12 +75,24 @@ exactly when a pocket gets a new kernel, so CI keys its cache of srutest's cache
 				}
 				fmt.Println()
 				desc, err := describeKernel(cmd.Context(), res, k.Spec)
+				if err != nil && k.NewerThan != "" && errors.Is(err, ubuntu.ErrNoPackage) {
+					// An empty -proposed is a fact, not a failure.
+					fmt.Printf("  nothing to verify: %v\n", err)
+					continue
+				}
 				if err != nil {
 					failed++
 					fmt.Printf("  error: %v\n", err)
 					continue
 				}
 				fmt.Print(desc)
+				if k.NewerThan != "" {
+					cand, err1 := resolve(cmd.Context(), k.Spec)
+					base, err2 := resolve(cmd.Context(), k.NewerThan)
+					if err1 == nil && err2 == nil && base.Absent == "" && images.CompareVersions(cand.Version, base.Version) <= 0 {
+						fmt.Printf("  nothing to verify: %s is not newer than %s in %s\n", cand.Version, base.Version, base.Dist)
+					}
+				}
 			}
 			if failed > 0 {
 				return fmt.Errorf("%d kernel(s) did not resolve", failed)
