@@ -4,7 +4,7 @@ BIN     := bin
 # srutest becomes the guest's /init and srutest-pair runs in the guest: both static.
 export CGO_ENABLED := 0
 
-.PHONY: all build deps deps-test demo backport backport-ubuntu test test-unit test-e2e fuzz lint bench clean
+.PHONY: all build deps deps-test demo backport backport-ubuntu ubuntu test test-unit test-e2e fuzz lint bench clean
 .PHONY: lint-deploy
 
 all: build
@@ -29,6 +29,17 @@ demo: deps build
 # Negative control: linux-source-6.12 built with and without 648de37416b3.
 backport: deps-test build
 	$(BIN)/srutest run backport.yaml --out results/backport
+
+# The bug's history on real Ubuntu kernels: per series, the kernel before the
+# fix against -updates (needs archive.ubuntu.com; downloads ~150-300 MB per
+# kernel into the cache once; not part of make test). Every series runs; the
+# exit status is the worst one.
+UBUNTU_SERIES ?= jammy noble plucky resolute
+ubuntu: deps build
+	@rc=0; for s in $(UBUNTU_SERIES); do \
+	  echo "== $$s"; \
+	  $(BIN)/srutest run $$s.yaml --check history --out results/ubuntu-$$s || rc=$$?; \
+	done; exit $$rc
 
 # Backport validation on Ubuntu's own trees (linux-source-<x.y.z> fetched
 # and verified through the archive) for noble, plucky and jammy: the GA tree

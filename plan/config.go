@@ -1,6 +1,12 @@
 // Package plan owns the run description: the strict YAML loader for series
-// and demo files (jammy.yaml, noble.yaml, plucky.yaml, demo.yaml) and the
-// expansion of a file into a kernels × scenarios plan, filtered and sharded.
+// and demo files (jammy.yaml, noble.yaml, plucky.yaml, resolute.yaml,
+// demo.yaml) and the expansion of a file into a kernels × scenarios plan
+// with its before/after comparisons, filtered and sharded.
+//
+// A file lists kernels: (explicit rows, optionally role: before/after) and/or
+// tracks: (a series' kernel line, expanded into the history pocket, -updates
+// and -proposed kernels and two comparisons: the bug's history and the live
+// SRU check; see Track and docs/ubuntu-series.md).
 //
 // The loader is strict: unknown keys, wrong types, unknown scenario names and
 // bad outcomes are errors that name the file and line, and nothing runs.
@@ -31,6 +37,7 @@ type File struct {
 	MemoryMB    int            `yaml:"memory_mb"`
 	Scenarios   []Name         `yaml:"scenarios"` // default: all MPTCP scenarios
 	Kernels     []KernelDecl   `yaml:"kernels"`
+	Tracks      []Track        `yaml:"tracks"`
 	Reproducers []Repro        `yaml:"reproducers"`
 	Selftests   []SelftestDecl `yaml:"selftests"` // kernel selftest suites (selftests.go)
 
@@ -221,8 +228,8 @@ func (f *File) validate(known []string) error {
 			return fmt.Errorf("line %d: unknown scenario %q (known: %s)", s.Line, s.Value, strings.Join(sortedKeys(isKnown), ", "))
 		}
 	}
-	if len(f.Kernels) == 0 {
-		return errors.New("no kernels declared")
+	if len(f.Kernels) == 0 && len(f.Tracks) == 0 {
+		return errors.New("no kernels or tracks declared")
 	}
 	names := map[string]int{}
 	for i := range f.Kernels {
@@ -242,7 +249,7 @@ func (f *File) validate(known []string) error {
 			}
 		}
 		if k.Name == "" {
-			k.Name = k.Spec(f.Archive)
+			k.Name = DefaultName(k.Spec(f.Archive))
 		}
 		if prev, dup := names[k.Name]; dup {
 			return fmt.Errorf("line %d: kernel name %q already used on line %d", k.line, k.Name, prev)
@@ -251,16 +258,54 @@ func (f *File) validate(known []string) error {
 		if k.Role != "" && k.Role != "before" && k.Role != "after" {
 			return fmt.Errorf("line %d: role must be before or after, not %q", k.line, k.Role)
 		}
-		for sc, out := range k.Expect.ByScenario {
-			if !isKnown[sc] {
-				return fmt.Errorf("line %d: expect: unknown scenario %q", k.Expect.lines[sc], sc)
-			}
-			if !validOutcomes[out] {
-				return fmt.Errorf("line %d: expect: %q is not PASS, FAIL, ERROR or SKIP", k.Expect.lines[sc], out)
-			}
+		if err := checkExpect(k.Expect, isKnown); err != nil {
+			return err
 		}
 	}
+	if err := f.validateTracks(isKnown, names); err != nil {
+		return err
+	}
 	return f.checkDirNames(known)
+}
+
+func checkExpect(e Expectation, isKnown map[string]bool) error {
+	for sc, out := range e.ByScenario {
+		if !isKnown[sc] {
+			return fmt.Errorf("line %d: expect: unknown scenario %q", e.lines[sc], sc)
+		}
+		if !validOutcomes[out] {
+			return fmt.Errorf("line %d: expect: %q is not PASS, FAIL, ERROR or SKIP", e.lines[sc], out)
+		}
+	}
+	return nil
+}
+
+// DefaultName is the row name of a kernel entry that has none: for an
+// ubuntu: spec "<series>-<pocket>-<abi or meta>" (e.g. noble-release-6.8.0-31,
+// noble-updates-linux-image-virtual; the runner renames a meta entry to its
+// ABI once resolved), else the spec itself.
+func DefaultName(spec string) string {
+	arg, ok := strings.CutPrefix(spec, "ubuntu:")
+	if !ok {
+		return spec
+	}
+	kv := map[string]string{}
+	for _, part := range strings.Split(arg, ",") {
+		k, v, _ := strings.Cut(part, "=")
+		kv[k] = v
+	}
+	what := kv["abi"]
+	if what == "" {
+		what = kv["meta"]
+	}
+	if kv["series"] == "" || kv["pocket"] == "" || what == "" {
+		return spec
+	}
+	name := kv["series"] + "-" + kv["pocket"] + "-" + what
+	if f := kv["flavour"]; f != "" && f != "generic" {
+		name += "-" + f
+	}
+	return name
 }
 
 // Spec returns the kernel spec string images.Builder understands.

@@ -134,6 +134,7 @@ func TestShardAndFilter(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(good))
 	f.Add([]byte("kernels:\n  - kernel: apt:x\n    expect: {join: FAIL}\n"))
+	f.Add([]byte(tracksYAML))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		Parse(data, known) //nolint:errcheck // only panics matter
 	})

@@ -32,6 +32,14 @@ func (f *File) checkDirNames(known []string) error {
 			return err
 		}
 	}
+	for i := range f.Tracks {
+		t := &f.Tracks[i]
+		for _, k := range t.kernels(f.Archive, nil, []string{CheckHistory, CheckSRU}) {
+			if err := claimDirName(kernels, "kernel", k.Name, t.line); err != nil {
+				return err
+			}
+		}
+	}
 	scen := map[string]string{}
 	for _, s := range known {
 		scen[DirName(s)] = s

@@ -17,6 +17,14 @@ type Kernel struct {
 	Role      string
 	Pocket    string // "<series>-<pocket>" for ubuntu entries
 	Scenarios []Item
+	// NewerThan, when set, is the spec of the kernel this one must be newer
+	// than to be worth running (-proposed against -updates): the runner
+	// resolves both first and, when there is nothing newer (or nothing at
+	// all), makes every cell SKIP with that reason instead of booting.
+	NewerThan string
+	// AutoName: the name was made up from the spec (DefaultName); the
+	// runner may replace it with one naming the resolved ABI.
+	AutoName bool
 }
 
 // Item is one cell to run.
@@ -33,13 +41,19 @@ type Plan struct {
 	Kernels     []Kernel
 	Reproducers []Repro
 	Selftests   []Selftests // kernel selftest suites: their columns are added by the runner once built
+	// Pairs are the before/after comparisons the conclusions judge
+	// (tracks); legacy role: before/after kernels are paired by the report.
+	Pairs []report.Pair
 }
 
 // Options narrow the plan.
 type Options struct {
 	Scenarios    []string // run only these (default: file's list, else Default)
 	KernelFilter string   // substring of kernel name or spec
-	Shard        Shard
+	// Checks selects what tracks expand to: CheckHistory, CheckSRU (nil:
+	// both).
+	Checks []string
+	Shard  Shard
 }
 
 // Shard selects every n-th kernel (1-based index i of n). Kernels, not cells,
@@ -166,17 +180,14 @@ func (f *File) Expand(opts Options, defaults []string) (*Plan, error) {
 	if shard.Count == 0 {
 		shard = Shard{1, 1}
 	}
-	idx := 0
+	checks := opts.Checks
+	if len(checks) == 0 {
+		checks = []string{CheckHistory, CheckSRU}
+	}
+	var all []trackKernel
 	for _, k := range f.Kernels {
 		spec := k.Spec(f.Archive)
-		if opts.KernelFilter != "" && !strings.Contains(k.Name, opts.KernelFilter) && !strings.Contains(spec, opts.KernelFilter) {
-			continue
-		}
-		idx++
-		if (idx-1)%shard.Count != shard.Index-1 {
-			continue
-		}
-		pk := Kernel{Name: k.Name, Spec: spec, Role: k.Role}
+		pk := Kernel{Name: k.Name, Spec: spec, Role: k.Role, AutoName: k.Name == DefaultName(spec) && k.Ubuntu != nil && k.Ubuntu.ABI == ""}
 		if k.Ubuntu != nil {
 			pk.Pocket = k.Ubuntu.Series
 			if k.Ubuntu.Pocket != "release" {
@@ -190,7 +201,23 @@ func (f *File) Expand(opts Options, defaults []string) (*Plan, error) {
 			}
 			pk.Scenarios = append(pk.Scenarios, Item{Scenario: s, Expected: exp})
 		}
-		p.Kernels = append(p.Kernels, pk)
+		all = append(all, trackKernel{Kernel: pk})
+	}
+	for i := range f.Tracks {
+		all = append(all, f.Tracks[i].kernels(f.Archive, scen, checks)...)
+	}
+	idx := 0
+	for _, k := range all {
+		if opts.KernelFilter != "" && !strings.Contains(k.Name, opts.KernelFilter) && !strings.Contains(k.Spec, opts.KernelFilter) {
+			continue
+		}
+		idx++
+		// Every shard knows every comparison, so merged shards conclude.
+		p.Pairs = append(p.Pairs, k.pairs...)
+		if (idx-1)%shard.Count != shard.Index-1 {
+			continue
+		}
+		p.Kernels = append(p.Kernels, k.Kernel)
 	}
 	if idx == 0 {
 		return nil, fmt.Errorf("no kernel matches filter %q", opts.KernelFilter)
@@ -212,7 +239,8 @@ func Adhoc(specs, scen, known []string) (*Plan, error) {
 	}
 	p := &Plan{Name: "adhoc"}
 	for _, s := range specs {
-		k := Kernel{Name: s, Spec: s}
+		name := DefaultName(s)
+		k := Kernel{Name: name, Spec: s, AutoName: name != s && !strings.Contains(s, "abi=")}
 		for _, sc := range scen {
 			k.Scenarios = append(k.Scenarios, Item{Scenario: sc, Expected: report.Pass})
 		}

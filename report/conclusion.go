@@ -20,11 +20,17 @@ const (
 	Regression Verdict = "regression"
 	// Incomplete: a before kernel without its after kernel in this run.
 	Incomplete Verdict = "incomplete"
+	// NothingToVerify: the after kernel was not run because its pocket
+	// offers nothing newer than the before kernel (or nothing at all):
+	// every cell SKIP with that reason.
+	NothingToVerify Verdict = "nothing to verify"
 )
 
 // Conclusion is the SRU verdict for one before/after pair of a series.
 type Conclusion struct {
 	Series  string  // "" when neither the pocket nor the run names one
+	Check   string  // "history", "sru", or "" for role-paired kernels
+	Label   string  // what the line and table are headed with, e.g. "noble-6.8 history"
 	Before  string  // kernel name, "" when the run has no before kernel
 	After   string  // kernel name, "" when the run has no after kernel
 	Verdict Verdict //
@@ -37,12 +43,18 @@ type Conclusion struct {
 	Text   string // one line, e.g. "noble: before … FAIL connect; after … all PASS → fix verified"
 }
 
-// Conclusions pairs the kernels that have a Role, per series (Pocket, else
+// Conclusions judges the run's before/after comparisons. With Run.Pairs
+// (series tracks) each pair is judged as declared, in order; a pair neither
+// of whose kernels is in the run (filtered out, another shard) is left out.
+// Otherwise kernels that have a Role are paired per series (Pocket, else
 // Run.Series): each "after" kernel takes the unpaired "before" kernel of its
 // series with the same name apart from pocket words (jammy-hwe-6.8-updates
 // ↔ jammy-hwe-6.8-proposed), else the first unpaired one. Order: run order
 // of the after kernels, then before kernels left without a partner.
 func Conclusions(r *Run) []Conclusion {
+	if len(r.Pairs) > 0 {
+		return pairConclusions(r)
+	}
 	rows := r.Rows()
 	used := make([]bool, len(rows))
 	var out []Conclusion
@@ -71,23 +83,70 @@ func Conclusions(r *Run) []Conclusion {
 			used[bi] = true
 			b = &rows[bi]
 		}
-		out = append(out, conclude(series, b, a))
+		out = append(out, conclude(series, "", seriesLabel(series), b, a, nil))
 	}
 	for i := range rows {
 		if b := &rows[i]; b.Role == "before" && !used[i] {
-			c := Conclusion{Series: r.SeriesOf(b), Before: b.Name, Verdict: Incomplete}
+			c := Conclusion{Series: r.SeriesOf(b), Label: seriesLabel(r.SeriesOf(b)), Before: b.Name, Verdict: Incomplete}
 			c.Text = fmt.Sprintf("%s: before %s %s; no after kernel in this run → nothing to verify",
-				seriesLabel(c.Series), kernelLabel(b), summarize(b))
+				c.Label, kernelLabel(b), summarize(b))
 			out = append(out, c)
 		}
 	}
 	return out
 }
 
+// checkWords head a pair's line: "noble-6.8 history", "noble-6.8 SRU".
+var checkWords = map[string]string{"history": "history", "sru": "SRU"}
+
+func pairConclusions(r *Run) []Conclusion {
+	var out []Conclusion
+	for _, p := range r.Pairs {
+		b, a := r.kernelByName(p.Before), r.kernelByName(p.After)
+		if b == nil && a == nil {
+			continue
+		}
+		label := strings.TrimSpace(p.Track + " " + checkWords[p.Check])
+		if label == "" {
+			label = "SRU"
+		}
+		series := r.Series
+		if k := a; k != nil || b != nil {
+			if k == nil {
+				k = b
+			}
+			if s := r.SeriesOf(k); s != "" {
+				series = s
+			}
+		}
+		if a == nil {
+			c := Conclusion{Series: series, Check: p.Check, Label: label, Before: b.Name, Verdict: Incomplete}
+			c.Text = fmt.Sprintf("%s: before %s %s; %s not in this run → nothing concluded", label, kernelLabel(b), summarize(b), p.After)
+			out = append(out, c)
+			continue
+		}
+		out = append(out, conclude(series, p.Check, label, b, a, p.Fixes))
+	}
+	return out
+}
+
 // conclude judges the after kernel a against the before kernel b (nil when
-// the run has none).
-func conclude(series string, b, a *Kernel) Conclusion {
-	c := Conclusion{Series: series, After: a.Name}
+// the run has none). fixes are the scenarios a is declared to fix.
+func conclude(series, check, label string, b, a *Kernel, fixes []string) Conclusion {
+	c := Conclusion{Series: series, Check: check, Label: label, After: a.Name}
+	var line strings.Builder
+	fmt.Fprintf(&line, "%s: ", label)
+	if b != nil {
+		c.Before = b.Name
+		fmt.Fprintf(&line, "before %s %s; ", kernelLabel(b), summarize(b))
+	}
+	if a.Skip != "" {
+		// Nothing ran: say why, and nothing else.
+		c.Verdict = NothingToVerify
+		fmt.Fprintf(&line, "after %s: SKIP → %s", a.Name, a.Skip)
+		c.Text = line.String()
+		return c
+	}
 	var regressed, unexpected, beforeOff []string
 	failed := false
 	for _, ac := range a.Cells {
@@ -109,11 +168,7 @@ func conclude(series string, b, a *Kernel) Conclusion {
 			c.Reproduced = true
 		}
 	}
-	var line strings.Builder
-	fmt.Fprintf(&line, "%s: ", seriesLabel(series))
 	if b != nil {
-		c.Before = b.Name
-		fmt.Fprintf(&line, "before %s %s; ", kernelLabel(b), summarize(b))
 		for _, bc := range b.Cells {
 			if !bc.Matches() {
 				beforeOff = append(beforeOff, fmt.Sprintf("%s %s (expected %s)", bc.Scenario, bc.Outcome, bc.Expected))
@@ -136,10 +191,14 @@ func conclude(series string, b, a *Kernel) Conclusion {
 		line.WriteString(" → fix verified")
 	default:
 		c.Verdict = Verified
-		if b != nil {
-			line.WriteString(" → no regression (the before kernel does not show the bug)")
-		} else {
+		switch {
+		case b == nil:
 			line.WriteString(" → as expected")
+		case len(fixes) > 0:
+			// Declared fixes that already PASS before: nothing to fix.
+			fmt.Fprintf(&line, " → no regression (the fix was already in before: %s PASS on both)", strings.Join(fixes, ","))
+		default:
+			line.WriteString(" → no regression (the before kernel does not show the bug)")
 		}
 	}
 	if len(beforeOff) > 0 {
@@ -153,11 +212,16 @@ func conclude(series string, b, a *Kernel) Conclusion {
 // first appearance: verification-done-<series> when every pair of the
 // series is verified, verification-failed-<series> when the evidence says
 // an after kernel is wrong, none while a pair is undecided (ERROR, SKIP,
-// missing kernel): rerun first.
+// missing kernel, nothing in -proposed to verify): rerun first. History
+// comparisons never suggest a tag.
 func Tags(cs []Conclusion) []string {
 	var order []string
 	state := map[string]string{}
 	for _, c := range cs {
+		if c.Check == "history" {
+			// The bug's history is not an SRU verification.
+			continue
+		}
 		if !slices.Contains(order, c.Series) {
 			order = append(order, c.Series)
 			state[c.Series] = "done"
@@ -180,6 +244,31 @@ func Tags(cs []Conclusion) []string {
 		}
 	}
 	return tags
+}
+
+// NoTagReason says why Tags suggests nothing for cs ("" when it suggests a
+// tag or there is nothing to tag).
+func NoTagReason(cs []Conclusion) string {
+	if len(Tags(cs)) > 0 {
+		return ""
+	}
+	sru, nothing := 0, 0
+	for _, c := range cs {
+		if c.Check == "history" {
+			continue
+		}
+		sru++
+		if c.Verdict == NothingToVerify {
+			nothing++
+		}
+	}
+	switch {
+	case sru == 0:
+		return "No verification tag suggested: this run checks the bug's history only, not an SRU."
+	case nothing == sru:
+		return "No verification tag suggested: nothing in -proposed to verify."
+	}
+	return "No verification tag suggested: some results are undecided (ERROR/SKIP or a missing kernel); rerun them first."
 }
 
 // pocketWords are dropped from kernel names to pair before with after.

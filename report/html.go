@@ -146,7 +146,7 @@ figure.tl{margin:.4em 0 .8em 0}figure.tl figcaption{font-size:.9em;margin-bottom
 {{if .Conclusions}}<h2>SRU conclusion</h2>
 <ul>{{range .Conclusions}}<li class="{{verdictClass .}}">{{.Text}}</li>{{end}}</ul>
 {{range .Pockets}}<table>
-<tr><th>{{if .Series}}{{.Series}}{{else}}SRU{{end}}</th><th>before: {{if .Before}}{{.Before}}{{else}}-{{end}}<br><span class="muted">{{.BeforeRelease}}</span></th><th>after: {{if .After}}{{.After}}{{else}}-{{end}}<br><span class="muted">{{.AfterRelease}}</span></th><th>change</th></tr>
+<tr><th>{{if .Label}}{{.Label}}{{else if .Series}}{{.Series}}{{else}}SRU{{end}}</th><th>before: {{if .Before}}{{.Before}}{{else}}-{{end}}<br><span class="muted">{{.BeforeRelease}}</span></th><th>after: {{if .After}}{{.After}}{{else}}-{{end}}<br><span class="muted">{{.AfterRelease}}</span></th><th>change</th></tr>
 {{range .Rows}}<tr><td>{{.Scenario}}</td>{{template "cell" .Before}}{{template "cell" .After}}<td>{{.Change}}</td></tr>
 {{end}}</table>
 {{end}}{{if .Tags}}<p>Suggested Launchpad tags: <code>{{.Tags}}</code></p>{{else}}<p>No verification tag suggested: some results are undecided; rerun them first.</p>{{end}}

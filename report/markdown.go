@@ -77,7 +77,7 @@ func Markdown(w io.Writer, r *Run) error {
 		if tags := Tags(cs); len(tags) > 0 {
 			fmt.Fprintf(ew, "\nSuggested tags: %s\n", strings.Join(tags, " "))
 		} else {
-			fmt.Fprintln(ew, "\nNo verification tag suggested: some results are undecided (ERROR/SKIP or a missing kernel); rerun them first.")
+			fmt.Fprintln(ew, "\n"+NoTagReason(cs))
 		}
 	}
 	if lines := evidenceLines(r); len(lines) > 0 {

@@ -53,6 +53,11 @@ func Merge(runs ...*Run) (*Run, error) {
 		if err := agree("bug", &out.Bug, r.Bug, label); err != nil {
 			return nil, err
 		}
+		for _, p := range r.Pairs {
+			if !slices.ContainsFunc(out.Pairs, func(q Pair) bool { return q.Check == p.Check && q.Before == p.Before && q.After == p.After }) {
+				out.Pairs = append(out.Pairs, p)
+			}
+		}
 		out.Host = addUnique(out.Host, r.Host)
 		out.Accel = addUnique(out.Accel, r.Accel)
 		if !r.Started.IsZero() && (out.Started.IsZero() || r.Started.Before(out.Started)) {

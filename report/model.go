@@ -36,17 +36,35 @@ type Run struct {
 	Accel    string    `json:"accel,omitempty"` // "kvm" or "tcg"
 	Shard    string    `json:"shard,omitempty"` // "i/n" when sharded
 	Kernels  []Kernel  `json:"kernels"`
+	// Pairs are the before/after comparisons the plan asked for (series
+	// tracks); without them kernels are paired by Role (see Conclusions).
+	Pairs []Pair `json:"pairs,omitempty"`
+}
+
+// Pair is one before/after comparison of a plan: the bug's history (the
+// kernel before the fix against -updates) or the live SRU check (-updates
+// against -proposed).
+type Pair struct {
+	Check  string   `json:"check"`           // "history" or "sru"
+	Track  string   `json:"track,omitempty"` // e.g. noble-6.8
+	Before string   `json:"before"`          // kernel names
+	After  string   `json:"after"`
+	Fixes  []string `json:"fixes,omitempty"` // scenarios the after kernel is meant to fix
 }
 
 // Kernel is one row of the matrix.
 type Kernel struct {
-	Name    string   `json:"name"`              // label from YAML, or the spec
-	Spec    string   `json:"spec"`              // kernel spec as given (apt:…, deb:…, ubuntu:…)
-	Role    string   `json:"role,omitempty"`    // "before" / "after" for SRU pocket comparison
-	Pocket  string   `json:"pocket,omitempty"`  // e.g. noble-updates
-	Version string   `json:"version,omitempty"` // package version when known
-	Release string   `json:"release,omitempty"` // `uname -r` of the booted guest
-	Error   string   `json:"error,omitempty"`   // image/boot failure that made every cell ERROR
+	Name    string `json:"name"`              // label from YAML, or the spec
+	Spec    string `json:"spec"`              // kernel spec as given (apt:…, deb:…, ubuntu:…)
+	Role    string `json:"role,omitempty"`    // "before" / "after" for SRU pocket comparison
+	Pocket  string `json:"pocket,omitempty"`  // e.g. noble-updates
+	Version string `json:"version,omitempty"` // package version when known
+	Release string `json:"release,omitempty"` // `uname -r` of the booted guest
+	Error   string `json:"error,omitempty"`   // image/boot failure that made every cell ERROR
+	// Skip says why every cell is SKIP without a boot: nothing to verify
+	// (the -proposed pocket has no kernel newer than -updates).
+	Skip    string   `json:"skip,omitempty"`
+	Notes   []string `json:"notes,omitempty"` // resolver notes: end of life, index fallbacks
 	Timings []Timing `json:"timings,omitempty"`
 	Cells   []Cell   `json:"cells"`
 }

@@ -28,7 +28,8 @@ const (
 // cellChange names what happened to one scenario between the before and
 // after kernel of a pair ("" when nothing changed or a side is missing).
 func cellChange(b, a *Kernel, scenario string) string {
-	if b == nil || a == nil {
+	if b == nil || a == nil || a.Skip != "" || b.Skip != "" {
+		// Nothing ran on a skipped side: there is no change to name.
 		return ""
 	}
 	bc, bok := b.Cell(scenario)
@@ -61,7 +62,11 @@ func writePocketTable(w io.Writer, r *Run, c Conclusion, indent string, color bo
 	bh, br := side("BEFORE", b)
 	ah, ar := side("AFTER", a)
 	var t table
-	t.add(seriesLabel(oneLine(c.Series, 30)), bh, ah, "CHANGE")
+	label := c.Label
+	if label == "" {
+		label = seriesLabel(c.Series)
+	}
+	t.add(oneLine(label, 40), bh, ah, "CHANGE")
 	t.add("", br, ar, "")
 	cols := []*Kernel{b, a}
 	scen := r.Scenarios()

@@ -15,10 +15,12 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -92,6 +94,53 @@ type Runner struct {
 	SelftestTools []selftests.Tool
 
 	selftests map[string]*selftestCol // columns of the plan's selftest suites (selftests.go)
+	// Resolve, when set, says what an archive spec resolves to without
+	// downloading kernels (ErrNotArchive for other specs). The runner uses
+	// it before anything boots: to skip a kernel that is not newer than
+	// the one it must beat (plan.Kernel.NewerThan: -proposed vs -updates)
+	// and to name AutoName kernels by their ABI.
+	Resolve func(ctx context.Context, spec string) (Resolved, error)
+}
+
+// Resolved is what Runner.Resolve reports about a spec.
+type Resolved struct {
+	// Absent is non-empty when the archive has no such kernel (e.g. the
+	// -proposed pocket lists no meta package): why, in one line.
+	Absent  string
+	Dist    string // e.g. noble-proposed
+	Version string // package version, e.g. 6.8.0-151.152
+	Name    string // readable row name, e.g. noble-release-6.8.0-31
+	Notes   []string
+}
+
+// ErrNotArchive is what Resolve returns for specs it does not resolve.
+var ErrNotArchive = errors.New("not an archive kernel spec")
+
+// nothingNewer decides, before anything is downloaded, whether k (with
+// NewerThan set) has anything to verify. It returns the SKIP reason, or ""
+// when k should run (including when the check itself could not be made: the
+// build then reports the real error).
+func (r *Runner) nothingNewer(ctx context.Context, k plan.Kernel) (string, []string) {
+	if r.Resolve == nil || k.NewerThan == "" {
+		return "", nil
+	}
+	cand, err := r.Resolve(ctx, k.Spec)
+	if err != nil {
+		r.logf("   %s: cannot check for a newer kernel: %v", k.Name, err)
+		return "", nil
+	}
+	if cand.Absent != "" {
+		return "nothing in " + cand.Dist + " to verify: " + cand.Absent, cand.Notes
+	}
+	base, err := r.Resolve(ctx, k.NewerThan)
+	if err != nil || base.Absent != "" {
+		r.logf("   %s: cannot resolve the kernel it must be newer than: %v %s", k.Name, err, base.Absent)
+		return "", nil
+	}
+	if images.CompareVersions(cand.Version, base.Version) <= 0 {
+		return fmt.Sprintf("nothing in %s to verify: it offers %s, not newer than %s in %s", cand.Dist, cand.Version, base.Version, base.Dist), cand.Notes
+	}
+	return "", nil
 }
 
 // built is one kernel's image, or why there is none.
@@ -124,6 +173,20 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 	for _, rp := range p.Reproducers {
 		repros[rp.Name] = rp
 	}
+	// A copy: renaming must not change the caller's plan.
+	kernels := slices.Clone(p.Kernels)
+	skips := make([]string, len(kernels))
+	skipNotes := make([][]string, len(kernels))
+	for i := range kernels {
+		k := &kernels[i]
+		skips[i], skipNotes[i] = r.nothingNewer(ctx, *k)
+		if k.AutoName && r.Resolve != nil {
+			if res, err := r.Resolve(ctx, k.Spec); err == nil && res.Name != "" {
+				k.Name = res.Name
+			}
+		}
+	}
+	run.Pairs = slices.Clone(p.Pairs)
 	jobs := r.Jobs
 	if jobs < 1 {
 		jobs = 1
@@ -135,12 +198,17 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 	// One builder, in plan order: downloads and image builds of the next
 	// kernels proceed while earlier kernels' guests run; a kernel's guest
 	// waits only for its own image.
-	images := make([]chan built, len(p.Kernels))
+	images := make([]chan built, len(kernels))
 	for i := range images {
 		images[i] = make(chan built, 1)
 	}
 	go func() {
-		for i, k := range p.Kernels {
+		for i, k := range kernels {
+			if skips[i] != "" {
+				// Nothing to verify: nothing to download or build.
+				images[i] <- built{}
+				continue
+			}
 			if ctx.Err() != nil {
 				images[i] <- built{err: ctx.Err()}
 				continue
@@ -156,13 +224,20 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 		wg  sync.WaitGroup
 		sem = make(chan struct{}, jobs)
 	)
-	for i, k := range p.Kernels {
+	for i, k := range kernels {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			b := <-images[i]
-			kr := r.runKernel(ctx, k, b, repros)
+			var kr report.Kernel
+			if skips[i] != "" {
+				kr = skipKernel(k, skips[i])
+				kr.Notes = skipNotes[i]
+				r.logf("== %s: SKIP: %s", k.Name, skips[i])
+			} else {
+				kr = r.runKernel(ctx, k, b, repros)
+			}
 			r.progress(Event{Kernel: k.Name, Phase: PhaseKernelDone, Result: &kr})
 			mu.Lock()
 			run.Kernels[i] = kr
@@ -211,6 +286,17 @@ func (r *Runner) progress(e Event) {
 	}
 }
 
+// skipKernel is a kernel not run because there is nothing to verify: every
+// cell SKIP, expected so (a declared not-applicable, not an unexpected
+// outcome), with the reason.
+func skipKernel(k plan.Kernel, reason string) report.Kernel {
+	kr := report.Kernel{Name: k.Name, Spec: k.Spec, Role: k.Role, Pocket: k.Pocket, Skip: reason}
+	for _, it := range k.Scenarios {
+		kr.Cells = append(kr.Cells, report.Cell{Scenario: it.Scenario, Outcome: report.Skip, Expected: report.Skip, Reason: reason})
+	}
+	return kr
+}
+
 func (r *Runner) logf(format string, args ...any) {
 	if r.Log != nil {
 		// Reasons quote guest output: no escape sequence reaches the terminal.
@@ -246,6 +332,14 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, b built, repros m
 		kr.Timings = append(kr.Timings, report.Timing{Phase: t.Phase, Duration: t.Duration})
 	}
 	kr.Version = img.Meta["version"]
+	// Resolver notes (end of life, an optional index not used) belong in
+	// the output and the results, not only in a log line.
+	if w := img.Meta["notes"]; w != "" {
+		for _, n := range strings.Split(w, "; ") {
+			kr.Notes = append(kr.Notes, n)
+			r.logf("   %s: note: %s", k.Name, n)
+		}
+	}
 	// Selftest columns run on their own guests, after the scenarios.
 	var selftestItems []plan.Item
 	k.Scenarios, selftestItems = r.splitSelftests(k.Scenarios)

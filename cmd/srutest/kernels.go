@@ -2,14 +2,18 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
+	"github.com/srutest/srutest/images"
 	"github.com/srutest/srutest/images/ubuntu"
 	"github.com/srutest/srutest/plan"
+	"github.com/srutest/srutest/runner"
 )
 
 func newKernelsCmd(g *globals) *cobra.Command {
@@ -46,6 +50,7 @@ exactly when a pocket gets a new kernel, so CI keys its cache of srutest's cache
 				return err
 			}
 			failed := 0
+			resolve := archiveResolver(res)
 			for _, k := range p.Kernels {
 				fmt.Printf("%s", k.Name)
 				if k.Role != "" {
@@ -53,12 +58,24 @@ exactly when a pocket gets a new kernel, so CI keys its cache of srutest's cache
 				}
 				fmt.Println()
 				desc, err := describeKernel(cmd.Context(), res, k.Spec)
+				if err != nil && k.NewerThan != "" && errors.Is(err, ubuntu.ErrNoPackage) {
+					// An empty -proposed is a fact, not a failure.
+					fmt.Printf("  nothing to verify: %v\n", err)
+					continue
+				}
 				if err != nil {
 					failed++
 					fmt.Printf("  error: %v\n", err)
 					continue
 				}
 				fmt.Print(desc)
+				if k.NewerThan != "" {
+					cand, err1 := resolve(cmd.Context(), k.Spec)
+					base, err2 := resolve(cmd.Context(), k.NewerThan)
+					if err1 == nil && err2 == nil && base.Absent == "" && images.CompareVersions(cand.Version, base.Version) <= 0 {
+						fmt.Printf("  nothing to verify: %s is not newer than %s in %s\n", cand.Version, base.Version, base.Dist)
+					}
+				}
 			}
 			if failed > 0 {
 				return fmt.Errorf("%d kernel(s) did not resolve", failed)
@@ -88,7 +105,14 @@ func describeKernel(ctx context.Context, res *ubuntu.Resolver, spec string) (str
 		return "", err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "  %s %s → ABI %s, version %s, release %s (signed by %s)\n", r.Dist, r.Meta, r.ABI, r.Version, r.Release, r.Signer)
+	what := r.Meta
+	if what == "" {
+		what = "abi=" + q.ABI
+	}
+	fmt.Fprintf(&b, "  %s %s → ABI %s, version %s, release %s (signed by %s)\n", r.Dist, what, r.ABI, r.Version, r.Release, r.Signer)
+	if r.EndOfLife {
+		fmt.Fprintf(&b, "    end of life: %s resolved from %s\n", q.Series, r.Archive)
+	}
 	for _, p := range r.Packages {
 		fmt.Fprintf(&b, "    %s %s %s\n", p.Name, p.Version, humanBytes(p.Size))
 	}
@@ -99,4 +123,53 @@ func describeKernel(ctx context.Context, res *ubuntu.Resolver, spec string) (str
 		fmt.Fprintf(&b, "    warning: %s\n", w)
 	}
 	return b.String(), nil
+}
+
+// archiveResolver adapts the Ubuntu resolver to runner.Resolve: what an
+// ubuntu: spec resolves to (indexes only, no kernel download), memoised for
+// the run so a -updates kernel several comparisons share is looked up once.
+func archiveResolver(full *ubuntu.Resolver) func(context.Context, string) (runner.Resolved, error) {
+	// Versions need only InRelease and Packages: leave the Contents index
+	// (tens of MB to scan) to the build.
+	res := *full
+	res.Contents = ubuntu.ContentsOff
+	var mu sync.Mutex
+	memo := map[string]runner.Resolved{}
+	return func(ctx context.Context, spec string) (runner.Resolved, error) {
+		arg, ok := strings.CutPrefix(spec, "ubuntu:")
+		if !ok {
+			return runner.Resolved{}, runner.ErrNotArchive
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if r, ok := memo[spec]; ok {
+			return r, nil
+		}
+		q, err := ubuntu.ParseArg(arg)
+		if err != nil {
+			return runner.Resolved{}, err
+		}
+		rs, err := res.Plan(ctx, q)
+		var out runner.Resolved
+		switch {
+		case errors.Is(err, ubuntu.ErrNoPackage):
+			// The pocket answers but lists no such kernel (an empty
+			// -proposed): a fact, not a failure.
+			what := q.Meta
+			if what == "" {
+				what = "linux-image(-unsigned)-" + q.ABI + "-" + q.Flavour
+			}
+			out = runner.Resolved{Dist: q.Dist(), Absent: fmt.Sprintf("%s lists no %s", q.Dist(), what)}
+		case err != nil:
+			return runner.Resolved{}, err
+		default:
+			name := q.Series + "-" + q.Pocket + "-" + rs.ABI
+			if q.Flavour != "generic" {
+				name += "-" + q.Flavour
+			}
+			out = runner.Resolved{Dist: rs.Dist, Version: rs.Version, Name: name, Notes: rs.Warnings}
+		}
+		memo[spec] = out
+		return out, nil
+	}
 }

@@ -26,6 +26,7 @@ type runFlags struct {
 	repeat       int
 	freshGuest   bool
 	pair         string
+	checks       []string
 }
 
 func newRunCmd(g *globals) *cobra.Command {
@@ -37,9 +38,15 @@ func newRunCmd(g *globals) *cobra.Command {
 a kernel × scenario matrix. The run directory (--out) gets results.json (canonical),
 results.md (Launchpad SRU comment), junit.xml, index.html and one artifacts directory
 per cell (ss snapshots, pcaps, nstat, dmesg, console, commands.log, verdict.json).
-When the plan has role: before/after kernels (SRU plans: -updates vs -proposed), the
-matrix is followed by a before → after table per pair, a one-line conclusion and the
-suggested Launchpad tag. Local paths in a plan file are relative to the plan file.
+Series files (jammy.yaml, noble.yaml, plucky.yaml, resolute.yaml) list tracks, each
+checked two ways: the bug's history (the kernel before the fix, by default the release
+pocket's, → -updates) and the live SRU check (-updates → -proposed, "no regression"
+unless the track's sru: fixes: names what -proposed should fix); --check history|sru
+runs one. When -proposed offers nothing newer than -updates (or nothing), its cells are
+SKIP "nothing in <pocket> to verify" and nothing boots. After the matrix: a before →
+after table per pair, a one-line conclusion, and the suggested Launchpad tag (SRU
+checks only). Plans with role: before/after kernels pair those. Local paths in a plan
+file are relative to the plan file.
 
 On a terminal, a live matrix shows cells filling in (a spinner and elapsed time per
 running cell) and the progress log goes to <out>/srutest.log; without a terminal
@@ -53,11 +60,13 @@ parallel (--jobs, default sized from the host's cores and free memory) while the
 next kernel's image is downloaded and built. --repeat N runs every cell N times and
 marks cells whose outcome varied FLAKY (matrix column, "flaky" in results.json).
 
-Exit code: 0 when every cell matches its expectation (default PASS), 1 when some
-cell does not, 2 when some unexpected cell is ERROR (undecided), 3 when every cell
-matches but some cell is FLAKY.`,
+Exit code: 0 when every cell matches its expectation (default PASS; a nothing-to-verify
+SKIP is as expected), 1 when some cell does not, 2 when some unexpected cell is ERROR
+(undecided), 3 when every cell matches but some cell is FLAKY.`,
 		Example: `  srutest run demo.yaml
-  srutest run noble.yaml --scenario connect --scenario fallback
+  srutest run noble.yaml                      # history (6.8.0-31 → -updates) and SRU (-updates → -proposed)
+  srutest run noble.yaml --check history --scenario connect --scenario fallback
+  srutest run jammy.yaml --check sru --kernel-filter hwe
   srutest run demo.yaml --scenario join --kernel-filter 6.12
   srutest run --kernel bzimage:arch/x86/boot/bzImage --out /tmp/run1
   srutest run backport.yaml      # linux-source-6.12 with and without 648de37416b3`,
@@ -73,7 +82,11 @@ matches but some cell is FLAKY.`,
 				if shard, err = parseShardFlag(f.shard, os.Getenv); err != nil {
 					return err
 				}
-				p, err = loadPlan(args[0], plan.Options{Scenarios: f.scenarios, KernelFilter: f.kernelFilter, Shard: shard})
+				checks, err := plan.ParseChecks(f.checks)
+				if err != nil {
+					return err
+				}
+				p, err = loadPlan(args[0], plan.Options{Scenarios: f.scenarios, KernelFilter: f.kernelFilter, Shard: shard, Checks: checks})
 				if err != nil {
 					return err
 				}
@@ -122,12 +135,17 @@ matches but some cell is FLAKY.`,
 			if f.repeat < 1 {
 				return fmt.Errorf("--repeat %d: want at least 1", f.repeat)
 			}
+			res, err := g.ubuntuResolver()
+			if err != nil {
+				return err
+			}
 			vmc := g.vmConfig()
 			jobs := f.jobs
 			if jobs <= 0 {
 				jobs = runner.DefaultJobs(vmc.MemoryMB)
 			}
-			r := &runner.Runner{Images: b, VM: vmc, Pair: pair, Out: out, FreshGuest: f.freshGuest, Jobs: jobs, Repeat: f.repeat, Shard: shard.String()}
+			r := &runner.Runner{Images: b, VM: vmc, Pair: pair, Out: out, FreshGuest: f.freshGuest, Jobs: jobs, Repeat: f.repeat, Shard: shard.String(),
+				Resolve: archiveResolver(res)}
 			if lw := g.logw(); lw != nil {
 				r.Log = lw
 			}
@@ -173,6 +191,7 @@ matches but some cell is FLAKY.`,
 	fl.IntVar(&f.jobs, "jobs", 0, "kernels to run at once (default: sized from host cores and free memory)")
 	fl.IntVar(&f.repeat, "repeat", 1, "run every cell N times; cells whose outcome varied are FLAKY")
 	fl.BoolVar(&f.freshGuest, "fresh-guest", false, "boot a new guest for every scenario instead of one per kernel")
+	fl.StringArrayVar(&f.checks, "check", nil, "series tracks: run only this check, history (before the fix → -updates) or sru (-updates → -proposed); default both")
 	fl.StringVar(&f.pair, "pair", os.Getenv("SRUTEST_PAIR"), "static srutest-pair binary (default: next to srutest)")
 	return cmd
 }

@@ -15,8 +15,11 @@
 // linux-image-<abi>-<flavour>), linux-modules-<abi>-<flavour> and, when the
 // modules srutest needs live there, linux-modules-extra-<abi>-<flavour>.
 // Where those modules live is read from the archive's Contents index when the
-// Release file lists one, and otherwise from a per-series table (see
-// modules.go and docs/ubuntu-series.md).
+// Release file lists one (an optional index: when it cannot be fetched whole,
+// a warning says so and the table decides), and otherwise from a table keyed
+// by kernel version, flavour and source (ModuleLayouts in modules.go; see
+// docs/ubuntu-series.md). A series gone from the archive (end of life) is
+// looked up on the old-releases archive, and the resolution says so.
 //
 // The package owns only resolution and download; turning debs into a guest
 // image is the images package's job. It does not import images: cmd wires
@@ -26,4 +29,7 @@
 //
 //	SRUTEST_UBUNTU_ARCHIVE  replaces the archive URL of every query (mirrors,
 //	                        test archives); same effect as WithMirror.
+//	SRUTEST_UBUNTU_OLD_RELEASES  replaces the old-releases archive URL
+//	                        (default http://old-releases.ubuntu.com/ubuntu);
+//	                        "off" disables the fallback.
 package ubuntu

@@ -205,7 +205,7 @@ func (f *fetcher) getSmall(ctx context.Context, url string, max int64) ([]byte, 
 // is ever touched.
 func (f *fetcher) download(ctx context.Context, url, dst string, size int64, sum string) (err error) {
 	if ok, _ := fileMatches(dst, size, sum); ok {
-		f.progress.add(size)
+		f.progress.reuse(size)
 		// Last use, for `srutest cache prune --older-than`.
 		now := time.Now()
 		os.Chtimes(dst, now, now)
@@ -219,7 +219,7 @@ func (f *fetcher) download(ctx context.Context, url, dst string, size int64, sum
 	defer lock.Unlock()
 	// Another process may have finished it while this one waited.
 	if ok, _ := fileMatches(dst, size, sum); ok {
-		f.progress.add(size)
+		f.progress.reuse(size)
 		return nil
 	}
 	tmp, err := os.CreateTemp(dir, "."+base+".*"+partialSuffix)

@@ -121,7 +121,7 @@ func TestPlanTableFallbackAndNoByHash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Packages) != 3 || !strings.HasPrefix(res.ExtraReason, "series table") || res.TotalSize() <= 0 || res.Signer == "" {
+	if len(res.Packages) != 3 || !strings.HasPrefix(res.ExtraReason, "kernel table: mptcp_diag") || res.TotalSize() <= 0 || res.Signer == "" {
 		t.Errorf("res = %+v", res)
 	}
 	for _, q := range s.Requests() {

@@ -33,6 +33,10 @@ type Resolution struct {
 
 	Packages []Package // image, modules, optional modules-extra
 
+	// EndOfLife: the series is gone from the archive and was resolved
+	// from the old-releases archive (Archive says which).
+	EndOfLife bool
+
 	// ModuleSource maps each of NeededModules to the package that ships
 	// it when the Contents index says so; empty when the table decided.
 	ModuleSource map[string][]string
@@ -65,6 +69,18 @@ func (r *Resolver) Plan(ctx context.Context, q Query) (*Resolution, error) {
 	distURL := res.Archive + "/dists/" + res.Dist
 
 	inrel, err := f.getSmall(ctx, distURL+"/InRelease", 64<<20)
+	if errors.Is(err, ErrNotFound) && r.OldReleases != "" && r.OldReleases != res.Archive {
+		// An end-of-life series leaves the archive for old-releases.
+		oldURL := r.OldReleases + "/dists/" + res.Dist
+		old, oldErr := f.getSmall(ctx, oldURL+"/InRelease", 64<<20)
+		if oldErr != nil {
+			return nil, fmt.Errorf("fetch %s/InRelease: %w; not on the old-releases archive either: %v", distURL, err, oldErr)
+		}
+		res.EndOfLife = true
+		res.Warnings = append(res.Warnings, fmt.Sprintf("%s is end of life%s: %s is gone from %s, resolved from the old-releases archive %s",
+			q.Series, eolSince(q.Series), res.Dist, res.Archive, r.OldReleases))
+		res.Archive, distURL, inrel, err = r.OldReleases, oldURL, old, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("fetch %s/InRelease: %w", distURL, err)
 	}
@@ -263,15 +279,15 @@ func sameUpload(idx *Index, name, version string, res *Resolution) (Package, err
 
 // decideExtra adds linux-modules-extra when a needed module lives there.
 // Exact source: the Contents index; fallback: the meta package asking for
-// it, then the per-series table.
+// it, then the kernel-keyed ModuleLayouts table.
 func (r *Resolver) decideExtra(ctx context.Context, f *fetcher, distURL string, rel *Release, res *Resolution, idx *Index) error {
 	extraName := "linux-modules-extra-" + res.Release
-	info, known := Series[res.Query.Series]
-	res.ModuleSuffix = info.ModuleSuffix
+	res.ModuleSuffix = moduleSuffixFor(res.Query.Series)
+	_, extraListed := idx.Newest(extraName)
 	need, reason := false, ""
 
 	if r.Contents == ContentsAuto {
-		bySource, used, err := r.contents(ctx, f, distURL, rel, res.Release)
+		bySource, used, err := r.contents(ctx, f, distURL, rel, res)
 		if err != nil {
 			return err
 		}
@@ -288,14 +304,17 @@ func (r *Resolver) decideExtra(ctx context.Context, f *fetcher, distURL string, 
 				}
 			}
 			sort.Strings(inExtra)
-			if len(missing) > 0 {
-				res.Warnings = append(res.Warnings, fmt.Sprintf("Contents lists no module file for %s under lib/modules/%s (built in, or missing)", strings.Join(missing, ", "), res.Release))
-			}
 			need = len(inExtra) > 0
 			if need {
 				reason = "Contents index: " + strings.Join(inExtra, ", ") + " in " + extraName
 			} else {
 				reason = "Contents index: no needed module only in " + extraName
+			}
+			// Not a warning: Ubuntu builds virtio_net in (=y), and the image
+			// build checks modules.builtin and warns about what is really
+			// missing.
+			if len(missing) > 0 {
+				reason += fmt.Sprintf("; no module file for %s (built in, or missing: the image build checks modules.builtin)", strings.Join(missing, ", "))
 			}
 		}
 	}
@@ -311,15 +330,24 @@ func (r *Resolver) decideExtra(ctx context.Context, f *fetcher, distURL string, 
 				}
 			}
 		}
+		layout, known := LayoutFor(res.ABI, res.Flavour, res.Source)
 		switch {
 		case metaWants:
 			need, reason = true, res.Meta+" depends on "+extraName
-		case known && len(info.InExtra) > 0:
-			need, reason = true, fmt.Sprintf("series table: %s in %s on %s", strings.Join(info.InExtra, ", "), extraName, res.Query.Series)
+		case known && layout.NoExtra && extraListed:
+			// The table is wrong for this kernel: the index has the
+			// package, so take it rather than miss a module.
+			need, reason = true, "kernel table says no "+extraName+" ("+layout.Why+"), but the index lists it: taking it"
+		case known && layout.NoExtra:
+			need, reason = false, "kernel table: "+layout.Why
+		case known && len(layout.InExtra) > 0:
+			need, reason = true, fmt.Sprintf("kernel table: %s in %s (%s)", strings.Join(layout.InExtra, ", "), extraName, layout.Why)
 		case known:
-			need, reason = false, "series table: every needed module in linux-modules on "+res.Query.Series
+			need, reason = false, "kernel table: every needed module in linux-modules for "+res.Release
 		default:
-			need, reason = true, "unknown series "+res.Query.Series+": taking "+extraName+" when present"
+			// Unknown kernel family: take the package when it exists, and
+			// do not warn when it does not (many flavours have none).
+			need, reason = extraListed, "no kernel-table row for "+res.Release+" (source "+res.Source+"): taking "+extraName+" when the index lists it"
 		}
 	}
 	res.ExtraReason = reason
@@ -343,12 +371,18 @@ func (r *Resolver) decideExtra(ctx context.Context, f *fetcher, distURL string, 
 }
 
 // contents reads the Contents index when the Release file lists one within
-// the size bound. used is false when there is none to read.
-func (r *Resolver) contents(ctx context.Context, f *fetcher, distURL string, rel *Release, release string) (map[string][]string, bool, error) {
+// the size bound. used is false when there is none to read. The index is
+// optional: when it cannot be fetched whole (the archive publishes Contents
+// files out of step with InRelease, so a plain-URL fetch can end short at
+// the same byte on every retry) or cannot be read, it adds a warning and
+// reports used=false so the kernel table decides. Only the caller's context
+// ending is an error.
+func (r *Resolver) contents(ctx context.Context, f *fetcher, distURL string, rel *Release, res *Resolution) (map[string][]string, bool, error) {
 	max := r.MaxContentsSize
 	if max == 0 {
 		max = 64 << 20
 	}
+	release := res.Release
 	for _, name := range []string{"Contents-amd64.gz", "main/Contents-amd64.gz"} {
 		fh, ok := rel.SHA256[name]
 		if !ok {
@@ -357,27 +391,47 @@ func (r *Resolver) contents(ctx context.Context, f *fetcher, distURL string, rel
 		if fh.Size > max {
 			return nil, false, nil
 		}
-		file, cleanup, err := r.fetchVerified(ctx, f, distURL, rel, fh)
+		m, err := r.scanContents(ctx, f, distURL, rel, fh, release)
 		if err != nil {
-			return nil, false, err
-		}
-		defer cleanup()
-		fd, err := os.Open(file)
-		if err != nil {
-			return nil, false, err
-		}
-		defer fd.Close()
-		zr, err := gzip.NewReader(fd)
-		if err != nil {
-			return nil, false, fmt.Errorf("decompress %s/%s: %w", distURL, name, err)
-		}
-		m, err := ScanContents(zr, []string{"linux-image-unsigned-" + release, "linux-image-" + release, "linux-modules-" + release, "linux-modules-extra-" + release}, NeededModules)
-		if err != nil {
-			return nil, false, fmt.Errorf("%s/%s: %w", distURL, name, err)
+			if ctx.Err() != nil {
+				return nil, false, err
+			}
+			res.Warnings = append(res.Warnings, fmt.Sprintf("optional index %s/%s unusable, using the kernel table instead: %v", res.Dist, name, err))
+			return nil, false, nil
 		}
 		return m, true, nil
 	}
 	return nil, false, nil
+}
+
+func (r *Resolver) scanContents(ctx context.Context, f *fetcher, distURL string, rel *Release, fh FileHash, release string) (map[string][]string, error) {
+	file, cleanup, err := r.fetchVerified(ctx, f, distURL, rel, fh)
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	fd, err := os.Open(file)
+	if err != nil {
+		return nil, err
+	}
+	defer fd.Close()
+	zr, err := gzip.NewReader(fd)
+	if err != nil {
+		return nil, fmt.Errorf("decompress %s/%s: %w", distURL, fh.Path, err)
+	}
+	m, err := ScanContents(zr, []string{"linux-image-unsigned-" + release, "linux-image-" + release, "linux-modules-" + release, "linux-modules-extra-" + release}, NeededModules)
+	if err != nil {
+		return nil, fmt.Errorf("%s/%s: %w", distURL, fh.Path, err)
+	}
+	return m, nil
+}
+
+// eolSince is " since <month>" when the Series table knows it.
+func eolSince(series string) string {
+	if e := Series[series].EndOfLife; e != "" {
+		return " since " + e
+	}
+	return ""
 }
 
 func contains(s []string, v string) bool {

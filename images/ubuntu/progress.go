@@ -16,6 +16,7 @@ type progress struct {
 	label    string
 	total    int64
 	done     int64
+	reused   int64 // bytes found already verified on disk (not fetched)
 	last     time.Time
 	interval time.Duration
 }
@@ -43,6 +44,17 @@ func (p *progress) add(n int64) {
 	p.printLocked()
 }
 
+// reuse counts a file that was already verified on disk: done, not fetched.
+func (p *progress) reuse(n int64) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.reused += n
+	p.mu.Unlock()
+	p.add(n)
+}
+
 func (p *progress) printLocked() {
 	pct := 100.0
 	if p.total > 0 {
@@ -58,4 +70,6 @@ func (p *progress) finish() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.printLocked()
+	// Say what crossed the network: a second run should fetch nothing.
+	fmt.Fprintf(p.w, "%s: %.1f MiB downloaded, %.1f MiB already in the cache\n", p.label, float64(p.done-p.reused)/(1<<20), float64(p.reused)/(1<<20))
 }

@@ -128,11 +128,15 @@ func parseReleaseDate(s string) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("unparseable date %q", s)
 }
 
-// CheckFor checks that r is the Release file of dist (Suite or Codename equal
-// to it, so a signed file for another pocket cannot be replayed) and not
-// expired at now.
+// CheckFor checks that r is the Release file of dist and not expired at now.
+// Suite must equal dist: every pocket's InRelease says "Codename: <series>",
+// so accepting the codename would let a signed noble-proposed (or
+// noble-updates) file be replayed as the release pocket noble. Debian-style files (Suite "oldstable-security", Codename
+// "bookworm-security") match on Codename as apt does, unless their Suite
+// names another pocket of that codename ("<codename>-…").
 func (r *Release) CheckFor(dist string, now time.Time) error {
-	if r.Suite != dist && r.Codename != dist {
+	otherPocket := r.Suite != dist && strings.HasPrefix(r.Suite, r.Codename+"-")
+	if r.Suite != dist && (r.Codename != dist || otherPocket) {
 		return fmt.Errorf("%w: Release is for suite %q codename %q, want %q", ErrRelease, r.Suite, r.Codename, dist)
 	}
 	if !r.ValidUntil.IsZero() && now.After(r.ValidUntil) {

@@ -15,7 +15,8 @@ import (
 // specs: it parses arg (see ParseArg), plans, and downloads every package
 // into dlDir, verified. It returns the .deb paths (image first) and metadata:
 // series, pocket, dist, flavour, abi, release, version, source, meta,
-// meta_version, archive, signer, packages ("name=version …"), extra_reason.
+// meta_version, archive, signer, packages ("name=version …"), extra_reason,
+// notes (warnings joined by "; "), end_of_life.
 func (r *Resolver) Resolve(ctx context.Context, arg, dlDir string) ([]string, map[string]string, error) {
 	q, err := ParseArg(arg)
 	if err != nil {
@@ -55,9 +56,13 @@ func (res *Resolution) MetaMap() map[string]string {
 	if res.Meta != "" {
 		m["meta"], m["meta_version"] = res.Meta, res.MetaVersion
 	}
-	if len(res.Warnings) > 0 {
-		m["warnings"] = strings.Join(res.Warnings, "; ")
+	if res.EndOfLife {
+		m["end_of_life"] = "yes"
 	}
+	// Always set, even empty: the images layer lays this spec's facts over
+	// a cached kernel layer's, so a note from an earlier resolution must be
+	// overwritten, not inherited.
+	m["notes"] = strings.Join(res.Warnings, "; ")
 	return m
 }
 

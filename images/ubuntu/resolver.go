@@ -17,6 +17,13 @@ import (
 // DefaultArchive is the Ubuntu archive for amd64.
 const DefaultArchive = "http://archive.ubuntu.com/ubuntu"
 
+// DefaultOldReleases is where end-of-life series move.
+const DefaultOldReleases = "http://old-releases.ubuntu.com/ubuntu"
+
+// EnvOldReleases names the environment variable that replaces the
+// old-releases archive URL ("off" disables the fallback).
+const EnvOldReleases = "SRUTEST_UBUNTU_OLD_RELEASES"
+
 // EnvArchive names the environment variable that replaces the archive URL of
 // every query (a mirror, or a test archive).
 const EnvArchive = "SRUTEST_UBUNTU_ARCHIVE"
@@ -41,6 +48,9 @@ type Resolver struct {
 	// Mirror, when set, replaces the archive of every query (flag
 	// --archive, env SRUTEST_UBUNTU_ARCHIVE).
 	Mirror string
+	// OldReleases is tried when a dist's InRelease is not found on the
+	// archive (series past end of life move there); "" disables it.
+	OldReleases string
 	// Keyring verifies InRelease signatures (default: the embedded Ubuntu
 	// archive key).
 	Keyring openpgp.EntityList
@@ -94,6 +104,22 @@ func WithMirror(url string) Option {
 			return err
 		}
 		r.Mirror = strings.TrimRight(url, "/")
+		return nil
+	}
+}
+
+// WithOldReleases sets the archive tried for series gone from the main
+// archive ("" disables the fallback).
+func WithOldReleases(url string) Option {
+	return func(r *Resolver) error {
+		if url == "" {
+			r.OldReleases = ""
+			return nil
+		}
+		if err := checkArchiveURL(url); err != nil {
+			return err
+		}
+		r.OldReleases = strings.TrimRight(url, "/")
 		return nil
 	}
 }
@@ -191,6 +217,7 @@ func NewResolver(opts ...Option) (*Resolver, error) {
 	}
 	r := &Resolver{
 		Archive:         DefaultArchive,
+		OldReleases:     DefaultOldReleases,
 		Keyring:         ring,
 		Parallel:        3,
 		IdleTimeout:     30 * time.Second,
@@ -204,6 +231,16 @@ func NewResolver(opts ...Option) (*Resolver, error) {
 			return nil, fmt.Errorf("$%s: %w", EnvArchive, err)
 		}
 		r.Mirror = strings.TrimRight(env, "/")
+	}
+	switch env := os.Getenv(EnvOldReleases); env {
+	case "":
+	case "off":
+		r.OldReleases = ""
+	default:
+		if err := checkArchiveURL(env); err != nil {
+			return nil, fmt.Errorf("$%s: %w", EnvOldReleases, err)
+		}
+		r.OldReleases = strings.TrimRight(env, "/")
 	}
 	for _, o := range opts {
 		if err := o(r); err != nil {

@@ -33,9 +33,16 @@ import (
 // guardScript is run by /bin/sh with $1… the command. fd 3 is the read end
 // of the guard pipe (ExtraFiles[0]). The watcher is double-forked so it is
 // not a child of the command (a shell's `wait` would wait for it) and is
-// closed off from every stream the caller reads.
+// closed off from every stream the caller reads. The guard ignores
+// TERM/INT/HUP before it forks, so the watcher is born ignoring them: a
+// cancel's SIGTERM to the group can arrive before the watcher has run a
+// single command, and must not kill it (it did, once in a few runs under
+// load, and the group then outlived its cancel). The command gets the
+// default dispositions back before the exec.
 const guardScript = `pg=$$
-( ( trap '' TERM INT HUP; read -r _ <&3; kill -KILL -$pg ) 3<&3 </dev/null >/dev/null 2>&1 & )
+trap '' TERM INT HUP
+( ( read -r _ <&3; kill -KILL -$pg ) 3<&3 </dev/null >/dev/null 2>&1 & )
+trap - TERM INT HUP
 exec "$@" 3<&-`
 
 // Cmd is a child process started through the guard. Use it like exec.Cmd

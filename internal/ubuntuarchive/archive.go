@@ -2,8 +2,10 @@
 // layout (dists/<series>{,-updates,-proposed}/InRelease signed with a test
 // key, main/binary-amd64/Packages{,.gz,.xz} + by-hash, Contents-amd64.gz,
 // pool/main/l/<source>/*.deb, meta packages) and serves it on 127.0.0.1 with
-// optional fault injection. It exists for tests: the images/ubuntu unit tests
-// and the end-to-end test that boots kernels resolved from it.
+// optional fault injection; series past end of life are published under
+// old-releases/ instead (Options.EndOfLife). It exists for tests: the
+// images/ubuntu unit tests and the end-to-end test that boots kernels
+// resolved from it.
 //
 // Kernels come either from SyntheticKernel (tiny fake files, for resolution
 // and download tests) or from LoadDebianKernel: a real Debian
@@ -93,7 +95,16 @@ type Options struct {
 	OmitModulesDep bool
 	// Date stamps the Release files (default: a fixed date).
 	Date time.Time
+	// EndOfLife lists series that have left the archive: their dists and
+	// pool files are published under <Root>/old-releases/ (served at
+	// <URL>/old-releases, the stand-in for old-releases.ubuntu.com), and
+	// the main archive answers 404 for them, as archive.ubuntu.com does.
+	EndOfLife []string
 }
+
+// OldReleasesDir is the directory under Root (and the URL path under the
+// server's root) of the old-releases stand-in.
+const OldReleasesDir = "old-releases"
 
 // Archive is a built archive tree.
 type Archive struct {
@@ -173,7 +184,7 @@ func Build(dir string, opts Options) (*Archive, error) {
 		}
 		byDist[dist] = append(byDist[dist], pubs...)
 		for _, p := range pubs {
-			full := filepath.Join(a.Root, filepath.FromSlash(p.filename))
+			full := filepath.Join(rootFor(a.Root, k.Series, opts), filepath.FromSlash(p.filename))
 			if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 				return nil, err
 			}
@@ -205,11 +216,22 @@ func Build(dir string, opts Options) (*Archive, error) {
 	}
 	sort.Strings(a.Dists)
 	for _, d := range a.Dists {
-		if err := writeDist(a.Root, d, byDist[d], opts, date, key); err != nil {
+		series, _, _ := strings.Cut(d, "-")
+		if err := writeDist(rootFor(a.Root, series, opts), d, byDist[d], opts, date, key); err != nil {
 			return nil, fmt.Errorf("dist %s: %w", d, err)
 		}
 	}
 	return a, nil
+}
+
+// rootFor is the archive root a series is published under.
+func rootFor(root, series string, opts Options) string {
+	for _, s := range opts.EndOfLife {
+		if s == series {
+			return filepath.Join(root, OldReleasesDir)
+		}
+	}
+	return root
 }
 
 func distName(series, pocket string) string {
@@ -468,6 +490,8 @@ func seriesVersion(s string) string {
 		return "24.04"
 	case "plucky":
 		return "25.04"
+	case "resolute":
+		return "26.04"
 	}
 	return "0.0"
 }
