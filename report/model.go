@@ -78,7 +78,8 @@ const PhaseBootAndCells = "boot+cells"
 // in order: the image build phases images.Builder ran for it ("resolve",
 // "fetch", "kernel build" for source: specs, "extract", "initramfs"; a
 // cached layer skips its phases), "boot#<n>" for each guest boot (n counts
-// from 1: a crash or --fresh-guest boots again), and PhaseBootAndCells.
+// from 1: a crash, --fresh-guest, a retried boot and each selftest script's
+// fresh guest boot again), and PhaseBootAndCells.
 // A cell's own time is Cell.Duration.
 type Timing struct {
 	Phase    string        `json:"phase"`
