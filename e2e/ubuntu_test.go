@@ -7,41 +7,31 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/srutest/srutest/internal/testutil"
 	"github.com/srutest/srutest/internal/ubuntuarchive"
 	"github.com/srutest/srutest/report"
 )
 
 // TestE2EUbuntuLoopbackArchive serves a loopback archive in Ubuntu layout —
-// a real Debian 6.1 kernel repackaged under Ubuntu names with .ko.zst
-// modules, Packages.xz, InRelease signed with a test key — and runs the real
-// resolver → download → verify → boot → scenarios path against it, as
-// `srutest run noble.yaml` does against the real archive.
+// the host's default kernel (Debian 6.1 cloud, or Ubuntu's newest generic)
+// repackaged under made-up Ubuntu ABIs with .ko.zst modules, Packages.xz,
+// InRelease signed with a test key — and runs the real resolver → download →
+// verify → boot → scenarios path against it, as `srutest run noble.yaml`
+// does against the real archive.
 func TestE2EUbuntuLoopbackArchive(t *testing.T) {
 	skipUnlessE2E(t)
-	debDir := t.TempDir()
-	name, err := exec.Command("sh", "-c", `apt-cache pkgnames linux-image-6.1.0- | grep -E '^linux-image-6\.1\.0-[0-9]+-cloud-amd64-unsigned$' | sort -V | tail -1`).Output()
-	if err != nil || len(strings.TrimSpace(string(name))) == 0 {
-		testutil.Unavailable(t, "no Debian 6.1 cloud kernel in apt: %v", err)
-	}
-	get := exec.Command("apt-get", "download", strings.TrimSpace(string(name)))
-	get.Dir = debDir
-	if out, err := get.CombinedOutput(); err != nil {
-		t.Fatalf("apt-get download: %v\n%s", err, out)
-	}
-	debs, _ := filepath.Glob(filepath.Join(debDir, "*.deb"))
-	if len(debs) != 1 {
-		t.Fatalf("downloaded %v", debs)
-	}
-	files, err := ubuntuarchive.LoadDebianKernel(debs[0])
+	l := hostLocalKernel(t)
+	files, err := ubuntuarchive.LoadKernelDebs(l.debs...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The ABIs are labels; the release the guest reports stays the real one.
+	base, _, _ := strings.Cut(l.release, "-")
+	abiBefore, abiAfter := base+"-56", base+"-57"
 	a, err := ubuntuarchive.Build(t.TempDir(), ubuntuarchive.Options{
 		OmitModulesDep: true, // as on the real archive: depmod runs at install
 		Kernels: []ubuntuarchive.Kernel{
-			{Series: "noble", Pocket: "updates", ABI: "6.1.0-56", Upload: "60", Metas: []string{"linux-image-virtual"}, Files: files},
-			{Series: "noble", Pocket: "proposed", ABI: "6.1.0-57", Upload: "61", Metas: []string{"linux-image-virtual"}, Files: files},
+			{Series: "noble", Pocket: "updates", ABI: abiBefore, Upload: "60", Metas: []string{"linux-image-virtual"}, Files: files},
+			{Series: "noble", Pocket: "proposed", ABI: abiAfter, Upload: "61", Metas: []string{"linux-image-virtual"}, Files: files},
 		},
 	})
 	if err != nil {
@@ -69,7 +59,7 @@ kernels:
 	kcmd := srutest(t, "kernels", planPath, "--archive", srv.URL, "--keyring", a.KeyringPath)
 	kout, err := kcmd.CombinedOutput()
 	t.Logf("%s", kout)
-	if err != nil || !strings.Contains(string(kout), "6.1.0-57") || !strings.Contains(string(kout), "linux-modules-6.1.0-56-generic") {
+	if err != nil || !strings.Contains(string(kout), abiAfter) || !strings.Contains(string(kout), "linux-modules-"+abiBefore+"-generic") {
 		t.Fatalf("srutest kernels: %v", err)
 	}
 
@@ -86,7 +76,7 @@ kernels:
 		t.Fatal(err)
 	}
 	for _, k := range run.Kernels {
-		if !strings.HasPrefix(k.Release, "6.1.0-") {
+		if k.Release != l.release {
 			t.Errorf("%s booted %q", k.Name, k.Release)
 		}
 		for _, c := range k.Cells {
@@ -95,11 +85,12 @@ kernels:
 			}
 		}
 	}
-	// Both pockets carry the same fixed Debian kernel (every 6.1 kernel in
-	// Debian's archive already has 648de37416b3), so the honest conclusion
-	// is "no regression": the before kernel does not show the bug. The
-	// conclusion must say so, naming both uploads.
-	if !strings.Contains(string(output), "noble: before noble-updates (6.1.0-56.60) all PASS; after noble-proposed (6.1.0-57.61) all PASS → no regression") {
+	// Both pockets carry the same fixed kernel (every 6.1 kernel in
+	// Debian's archive already has 648de37416b3, and so does the newest
+	// kernel of each Ubuntu series), so the honest conclusion is "no
+	// regression": the before kernel does not show the bug. The conclusion
+	// must say so, naming both uploads.
+	if want := "noble: before noble-updates (" + abiBefore + ".60) all PASS; after noble-proposed (" + abiAfter + ".61) all PASS → no regression"; !strings.Contains(string(output), want) {
 		t.Error("no SRU conclusion line for the noble pair in the matrix output")
 	}
 	// Pocket comparison: before and after side by side, per scenario.
@@ -120,20 +111,21 @@ kernels:
 }
 
 // TestE2EUbuntuFixVerified is the SRU verification path with a real bug:
-// the loopback archive's noble-updates carries a 6.12 kernel built from
-// linux-source-6.12 with 648de37416b3 reverted (the "before" kernel, with
+// the loopback archive's noble-updates carries a kernel built from the
+// host's kernel source (Debian: linux-source-6.12; Ubuntu: the series'
+// linux-source) with 648de37416b3 reverted (the "before" kernel, with
 // the bug), noble-proposed the same tree as shipped (the fix). Both are
-// packaged under Ubuntu names and ABIs (6.12.117-1-generic,
+// packaged under Ubuntu names and ABIs (e.g. 6.12.117-1-generic,
 // 6.12.117-2-generic; everything built in, so no modules debs content) and
 // go through the real resolver → download → verify → boot → scenarios path.
 // The run must conclude "fix verified" with the before/after table showing
 // connect, fallback and join fixed.
 func TestE2EUbuntuFixVerified(t *testing.T) {
 	skipUnlessE2E(t)
-	needLinuxSource612(t)
+	src := needKernelSource(t)
 	build := func(name, localversion string, extra ...string) *ubuntuarchive.KernelFiles {
 		out := filepath.Join(t.TempDir(), name)
-		args := append([]string{"--source", linuxSource612, "--cache", filepath.Join(cacheDir, "kbuild"),
+		args := append([]string{"--source", src.Tarball, "--cache", filepath.Join(cacheDir, "kbuild"),
 			"--out", out, "--localversion", localversion}, extra...)
 		cmd := exec.Command("../kconfig/build-kernel.sh", args...)
 		if output, err := cmd.CombinedOutput(); err != nil {
@@ -147,7 +139,11 @@ func TestE2EUbuntuFixVerified(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		release := "6.12.117" + localversion
+		rel, err := os.ReadFile(filepath.Join(out, "kernel.release"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		release := strings.TrimSpace(string(rel))
 		// Everything the scenarios need is built in (CONFIG_…=y), which is
 		// what modules.builtin says on a real package.
 		builtin := "kernel/drivers/net/virtio_net.ko\nkernel/drivers/net/veth.ko\nkernel/net/ipv4/inet_diag.ko\n" +
@@ -156,14 +152,17 @@ func TestE2EUbuntuFixVerified(t *testing.T) {
 		return &ubuntuarchive.KernelFiles{Release: release, Vmlinuz: vmlinuz, Config: config,
 			Modules: map[string][]byte{}, Meta: map[string][]byte{"modules.builtin": []byte(builtin)}}
 	}
-	before := build("before", "-1-generic", "--revert", "../kconfig/patches/648de37416b3.patch")
+	before := build("before", "-1-generic", "--revert", "../"+src.Revert)
 	after := build("after", "-2-generic")
+	// The tree's version (6.12.117, 6.8.12, …) with Ubuntu-style ABIs.
+	version := strings.TrimSuffix(before.Release, "-1-generic")
+	abiBefore, abiAfter := version+"-1", version+"-2"
 
 	a, err := ubuntuarchive.Build(t.TempDir(), ubuntuarchive.Options{
 		OmitModulesDep: true,
 		Kernels: []ubuntuarchive.Kernel{
-			{Series: "noble", Pocket: "updates", ABI: "6.12.117-1", Upload: "1", Metas: []string{"linux-image-virtual"}, Files: before},
-			{Series: "noble", Pocket: "proposed", ABI: "6.12.117-2", Upload: "2", Metas: []string{"linux-image-virtual"}, Files: after},
+			{Series: "noble", Pocket: "updates", ABI: abiBefore, Upload: "1", Metas: []string{"linux-image-virtual"}, Files: before},
+			{Series: "noble", Pocket: "proposed", ABI: abiAfter, Upload: "2", Metas: []string{"linux-image-virtual"}, Files: after},
 		},
 	})
 	if err != nil {
@@ -198,7 +197,7 @@ kernels:
 		t.Error("modules.builtin of the repackaged kernels does not cover the needed modules")
 	}
 	for _, want := range []string{
-		"noble: before noble-updates (6.12.117-1.1) FAIL connect,fallback,join; after noble-proposed (6.12.117-2.2) all PASS → fix verified",
+		"noble: before noble-updates (" + abiBefore + ".1) FAIL connect,fallback,join; after noble-proposed (" + abiAfter + ".2) all PASS → fix verified",
 		"suggested Launchpad tags: verification-done-noble",
 		"BEFORE noble-updates",
 	} {
@@ -210,7 +209,7 @@ kernels:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(run.Kernels) != 2 || run.Kernels[0].Release != "6.12.117-1-generic" || run.Kernels[1].Release != "6.12.117-2-generic" {
+	if len(run.Kernels) != 2 || run.Kernels[0].Release != abiBefore+"-generic" || run.Kernels[1].Release != abiAfter+"-generic" {
 		t.Errorf("kernels booted: %+v", run.Kernels)
 	}
 	md, err := os.ReadFile(filepath.Join(out, "results.md"))
