@@ -7,7 +7,10 @@
 // # Keepalive scenarios
 //
 // Each builds netns cli and srv joined by veth path 1 (192.0.2.0/24, and
-// for join path 2, 198.51.100.0/24 with a client subflow endpoint), sets
+// for join path 2, 198.51.100.0/24 with a client subflow endpoint), with
+// per-path source routing in cli (`ip rule add from <client address of
+// path N> table N`, each table routing over its own path: 5.15 binds a
+// join subflow to the endpoint's address but not its dev), sets
 // net.ipv4.tcp_keepalive_time = tcp_keepalive_intvl = 1 s per netns,
 // pushes the static srutest-pair binary (scenarios/pair) over SFTP, starts
 // the server, one tcpdump per client-side veth, then the client, which
@@ -27,8 +30,12 @@
 // and the SYN-ACK and MultipathTCP() true; fallback a plain-TCP listener,
 // MP_CAPABLE on the SYN only and MultipathTCP() false (not checked before
 // Linux 5.16, where Go cannot see a fallback); join an established MP_JOIN
-// subflow from 198.51.100.2 in the path-2 capture and in ss. A setup not
+// subflow from 198.51.100.2 in the captures and in ss. A setup not
 // achieved is ERROR, never PASS or FAIL. A kernel without MPTCP is SKIP.
+// Connections are matched by 4-tuple across all captures, not by the
+// interface that saw them, and a subflow's path is named by its client
+// address; analysis.json lists which capture saw how many packets of it
+// in each direction (seen_on), so asymmetric routing is visible, not fatal.
 //
 // Then each client subflow: keepalive timer in ss and ≥ 2 probes (pure
 // ACK, seq = next − 1, after ≥ 0.5 s of silence) at a median interval

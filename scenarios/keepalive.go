@@ -217,7 +217,7 @@ func (k *keepaliveScenario) collect(ctx context.Context, s *session) (o observat
 	}
 	res, err = s.exec(ctx, "state", fmt.Sprintf(
 		"%[1]s netns exec %[2]s %[3]s -asz > %[4]s/nstat-cli.txt; %[1]s netns exec %[5]s %[3]s -asz > %[4]s/nstat-srv.txt; "+
-			"%[1]s -n %[2]s addr; %[1]s -n %[2]s route; %[1]s -n %[2]s mptcp endpoint show; %[1]s -n %[2]s mptcp limits show; %[1]s -n %[5]s mptcp limits show",
+			"%[1]s -n %[2]s addr; %[1]s -n %[2]s rule; %[1]s -n %[2]s route show table all; %[1]s -n %[2]s mptcp endpoint show; %[1]s -n %[2]s mptcp limits show; %[1]s -n %[5]s mptcp limits show",
 		ipBin, k.topo.Cli, nstatBin, w, k.topo.Srv), 0)
 	if err != nil {
 		return o, "", err

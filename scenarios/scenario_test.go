@@ -50,6 +50,28 @@ func TestTopologyScripts(t *testing.T) {
 		if hasJoin != (k.Name() == "join") || strings.Contains(setup, "c2 type veth") != (k.Name() == "join") {
 			t.Errorf("%s: path 2 / endpoint in setup = %v", k.Name(), hasJoin)
 		}
+		// Per-path source routing: every client address has its own table
+		// whose default route is its own path (5.15 does not bind a join
+		// subflow to the endpoint's dev; the rule routes it by address).
+		wantRules := []string{
+			"ip -n cli rule add from 192.0.2.2 table 1\n",
+			"ip -n cli route add 192.0.2.0/24 dev c1 scope link table 1\n",
+			"ip -n cli route add default via 192.0.2.1 dev c1 table 1\n",
+		}
+		if k.Name() == "join" {
+			wantRules = append(wantRules,
+				"ip -n cli rule add from 198.51.100.2 table 2\n",
+				"ip -n cli route add 198.51.100.0/24 dev c2 scope link table 2\n",
+				"ip -n cli route add default via 198.51.100.1 dev c2 table 2\n")
+		}
+		for _, want := range wantRules {
+			if !strings.Contains(setup, want) {
+				t.Errorf("%s: setup lacks %q", k.Name(), want)
+			}
+		}
+		if strings.Contains(setup, "route add default via 198.51.100.1 dev c2 metric") {
+			t.Errorf("%s: main-table default route over path 2 is back: %s", k.Name(), setup)
+		}
 		for _, want := range []string{"tcp_keepalive_time", "tcp_keepalive_intvl", "mptcp limits set subflow 2 add_addr_accepted 2", "netns add cli", "netns add srv", "link set lo up"} {
 			if !strings.Contains(setup, want) {
 				t.Errorf("%s: setup lacks %q", k.Name(), want)

@@ -32,11 +32,14 @@ type link struct {
 	SrvDev   string
 	ClientIP string
 	ServerIP string
+	// Table is the client's routing table for traffic from ClientIP
+	// (per-path source routing).
+	Table int
 }
 
 var (
-	path1 = link{Name: "path1", CliDev: "c1", SrvDev: "s1", ClientIP: clientIP1, ServerIP: serverIP1}
-	path2 = link{Name: "path2", CliDev: "c2", SrvDev: "s2", ClientIP: clientIP2, ServerIP: serverIP2}
+	path1 = link{Name: "path1", CliDev: "c1", SrvDev: "s1", ClientIP: clientIP1, ServerIP: serverIP1, Table: 1}
+	path2 = link{Name: "path2", CliDev: "c2", SrvDev: "s2", ClientIP: clientIP2, ServerIP: serverIP2, Table: 2}
 )
 
 // topology is the network a scenario builds in the guest.
@@ -75,12 +78,20 @@ func (t topology) setupScript() string {
 		w("%s -n %s addr add %s/24 dev %s", ipBin, t.Srv, p.ServerIP, p.SrvDev)
 		w("%s -n %s link set %s up", ipBin, t.Cli, p.CliDev)
 		w("%s -n %s link set %s up", ipBin, t.Srv, p.SrvDev)
+		// Per-path source routing, as MPTCP's documentation sets up a
+		// multi-homed client: what leaves from a path's address uses that
+		// path's table, whose default route is that path. The join subflow
+		// goes from 198.51.100.2 to the server's path-1 address; kernels
+		// that bind it to the endpoint's dev (≥ 5.19-ish) would route it
+		// over c2 anyway, but 5.15 only binds the address, and without
+		// this rule the main table sent its SYN out of c1 while the answer
+		// came back on c2. The srv side needs nothing: 192.0.2.1 is local
+		// there, and it answers 198.51.100.2 over s2.
+		w("%s -n %s rule add from %s table %d", ipBin, t.Cli, p.ClientIP, p.Table)
+		w("%s -n %s route add %s dev %s scope link table %d", ipBin, t.Cli, subnet24(p.ClientIP), p.CliDev, p.Table)
+		w("%s -n %s route add default via %s dev %s table %d", ipBin, t.Cli, p.ServerIP, p.CliDev, p.Table)
 	}
 	if t.Join {
-		// The join subflow goes from 198.51.100.2, bound to c2, to the
-		// server's path-1 address; this route carries it over path 2
-		// (the srv side accepts it: 192.0.2.1 is local there).
-		w("%s -n %s route add default via %s dev %s metric 200", ipBin, t.Cli, serverIP2, path2.CliDev)
 		w("%s -n %s mptcp endpoint add %s dev %s subflow", ipBin, t.Cli, clientIP2, path2.CliDev)
 	}
 	// Read back what the kernel took, for commands.log.
@@ -88,6 +99,14 @@ func (t topology) setupScript() string {
 		w("%s netns exec %s sh -c 'for f in ipv4/tcp_keepalive_time ipv4/tcp_keepalive_intvl mptcp/enabled; do echo \"$f=$(cat /proc/sys/net/$f)\"; done'", ipBin, ns)
 	}
 	return b.String()
+}
+
+// subnet24 is the /24 network of an IPv4 address ("192.0.2.2" → "192.0.2.0/24").
+func subnet24(ip string) string {
+	if i := strings.LastIndexByte(ip, '.'); i >= 0 {
+		return ip[:i] + ".0/24"
+	}
+	return ip
 }
 
 // teardownScript removes everything setupScript built; it never fails, so

@@ -70,8 +70,9 @@ type subflowDetail struct {
 }
 
 type probeDetail struct {
-	Packet   int     `json:"packet"`
-	At       float64 `json:"t_s"` // seconds since the connection's first packet
+	Capture  string  `json:"capture"` // the path whose capture holds it
+	Packet   int     `json:"packet"`  // index in that capture
+	At       float64 `json:"t_s"`     // seconds since the connection's first packet
 	Gap      float64 `json:"gap_s"`
 	Seq      uint32  `json:"seq"`
 	Answered bool    `json:"answered"`
@@ -85,6 +86,9 @@ type connDetail struct {
 	Estab   bool   `json:"established"`
 	Packets int    `json:"packets"`
 	RST     bool   `json:"rst,omitempty"`
+	// SeenOn lists the captures (client-side interfaces) that saw the
+	// connection, with packets per direction: routing made visible.
+	SeenOn []string `json:"seen_on"`
 }
 
 // probeTolerance bounds the median probe interval against the expected
@@ -154,26 +158,78 @@ func (o observation) expectInterval() time.Duration {
 	return time.Duration(max(o.topo.KeepaliveTime, o.topo.KeepaliveIntvl)) * time.Second
 }
 
-// pathConn is a captured connection on a path.
+// pathConn is one captured connection, matched by its 4-tuple across
+// every capture: a subflow whose packets leave through one path and come
+// back through another (asymmetric routing) is still one connection.
+// path is the path whose client address the subflow uses (the topology's
+// name for it), not the interface it was captured on; seenOn says that.
 type pathConn struct {
 	path link
 	evidence.ConnInfo
-	pkts []evidence.Packet
+	pkts   []evidence.Packet // all captures merged; Index renumbered into origin
+	origin []packetOrigin
+	seenOn []string // "path1: 7 out, 5 in", per capture that saw the connection
 }
 
-// connections lists the captured connections to the server port.
-func (o observation) connections(a *analysis) []pathConn {
-	var out []pathConn
+// packetOrigin is where a merged packet came from.
+type packetOrigin struct {
+	capture string // path name of the capture
+	index   int    // packet index in that capture's file
+}
+
+// merged returns the packets of every capture in one slice, each
+// renumbered to its position there, and where each came from.
+func (o observation) merged() ([]evidence.Packet, []packetOrigin) {
+	var pkts []evidence.Packet
+	var origin []packetOrigin
 	for _, c := range o.captures {
-		for _, ci := range evidence.Connections(c.pkts) {
-			if ci.Server.Port() != serverPort {
-				continue
+		for _, p := range c.pkts {
+			origin = append(origin, packetOrigin{capture: c.path.Name, index: p.Index})
+			p.Index = len(pkts)
+			pkts = append(pkts, p)
+		}
+	}
+	return pkts, origin
+}
+
+// connections lists the captured connections to the server port, each
+// with the packets of all captures.
+func (o observation) connections(a *analysis) []pathConn {
+	pkts, origin := o.merged()
+	var out []pathConn
+	for _, ci := range evidence.Connections(pkts) {
+		if ci.Server.Port() != serverPort {
+			continue
+		}
+		p, ok := o.topo.pathFor(ci.Client.String())
+		if !ok {
+			p = link{Name: "no-path"}
+		}
+		pc := pathConn{path: p, ConnInfo: ci, pkts: pkts, origin: origin, seenOn: seenOn(o.captures, ci.Conn)}
+		out = append(out, pc)
+		a.Connections = append(a.Connections, connDetail{
+			Path: p.Name, Client: ci.Client.String(), Server: ci.Server.String(),
+			Kind: ci.Kind(), Estab: ci.Established(), Packets: ci.Packets, RST: ci.RST, SeenOn: pc.seenOn,
+		})
+	}
+	return out
+}
+
+// seenOn counts a connection's packets per capture and direction.
+func seenOn(captures []capture, c evidence.Conn) []string {
+	var out []string
+	for _, cp := range captures {
+		outN, inN := 0, 0
+		for _, p := range cp.pkts {
+			switch {
+			case p.Src == c.Client && p.Dst == c.Server:
+				outN++
+			case p.Src == c.Server && p.Dst == c.Client:
+				inN++
 			}
-			out = append(out, pathConn{path: c.path, ConnInfo: ci, pkts: c.pkts})
-			a.Connections = append(a.Connections, connDetail{
-				Path: c.path.Name, Client: ci.Client.String(), Server: ci.Server.String(),
-				Kind: ci.Kind(), Estab: ci.Established(), Packets: ci.Packets, RST: ci.RST,
-			})
+		}
+		if outN+inN > 0 {
+			out = append(out, fmt.Sprintf("%s: %d out, %d in", cp.path.Name, outN, inN))
 		}
 	}
 	return out
@@ -224,11 +280,11 @@ func (o observation) setupChecks(conns []pathConn) []check {
 	add("client local address", err == nil, "%q: %v", cf.Local, err)
 	var initial *pathConn
 	for i := range conns {
-		if conns[i].Client == local && conns[i].path.Name == path1.Name {
+		if conns[i].Client == local {
 			initial = &conns[i]
 		}
 	}
-	add("initial subflow captured on path1", initial != nil && initial.Established(), "no established connection from %s in the path1 capture", cf.Local)
+	add("initial subflow captured", initial != nil && initial.Established(), "no established connection from %s in any capture", cf.Local)
 	if initial == nil {
 		return cs
 	}
@@ -251,11 +307,11 @@ func (o observation) setupChecks(conns []pathConn) []check {
 	if o.spec.join {
 		var join *pathConn
 		for i := range conns {
-			if conns[i].path.Name == path2.Name && conns[i].Client.Addr().String() == clientIP2 && conns[i].Kind() == "mp_join" {
+			if conns[i].path.Name == path2.Name && conns[i].Kind() == "mp_join" {
 				join = &conns[i]
 			}
 		}
-		add("MP_JOIN subflow on path2 (SYN and SYN-ACK carry MP_JOIN, handshake completed)", join != nil && join.Established() && !join.RST,
+		add("MP_JOIN subflow from path2's address (SYN and SYN-ACK carry MP_JOIN, handshake completed)", join != nil && join.Established() && !join.RST,
 			"%s", joinWhy(conns))
 		if join != nil {
 			seen := false
@@ -274,11 +330,11 @@ func joinWhy(conns []pathConn) string {
 	var seen []string
 	for _, c := range conns {
 		if c.path.Name == path2.Name {
-			seen = append(seen, fmt.Sprintf("%s kind=%s established=%v rst=%v", c.Conn, c.Kind(), c.Established(), c.RST))
+			seen = append(seen, fmt.Sprintf("%s kind=%s established=%v rst=%v seen on [%s]", c.Conn, c.Kind(), c.Established(), c.RST, strings.Join(c.seenOn, "; ")))
 		}
 	}
 	if len(seen) == 0 {
-		return "no connection to the server port in the path2 capture"
+		return "no connection to the server port from path2's address in any capture"
 	}
 	return strings.Join(seen, ", ")
 }
@@ -290,7 +346,7 @@ func (o observation) subflows(conns []pathConn) []subflowDetail {
 	var out []subflowDetail
 	seen := map[string]bool{}
 	for _, c := range conns {
-		if !c.Established() || c.Client.Addr().String() != c.path.ClientIP {
+		if !c.Established() || c.path.ClientIP == "" {
 			continue
 		}
 		key := c.Client.String()
@@ -304,7 +360,11 @@ func (o observation) subflows(conns []pathConn) []subflowDetail {
 		probes := evidence.KeepaliveProbes(c.pkts, c.Conn)
 		sd.Timers = timers
 		for _, p := range probes {
-			sd.Probes = append(sd.Probes, probeDetail{Packet: p.Index, At: p.Time.Sub(c.First).Seconds(), Gap: p.Gap.Seconds(), Seq: p.Seq, Answered: p.Answered})
+			from := c.origin[p.Index]
+			sd.Probes = append(sd.Probes, probeDetail{Capture: from.capture, Packet: from.index, At: p.Time.Sub(c.First).Seconds(), Gap: p.Gap.Seconds(), Seq: p.Seq, Answered: p.Answered})
+		}
+		if foreign := foreignCaptures(c); len(foreign) > 0 {
+			sd.Notes = append(sd.Notes, fmt.Sprintf("routed asymmetrically: seen on [%s]; matched by 4-tuple across all captures", strings.Join(c.seenOn, "; ")))
 		}
 		o.judgeSubflow(&sd, timers, probes)
 		out = append(out, sd)
@@ -327,6 +387,19 @@ func (o observation) subflows(conns []pathConn) []subflowDetail {
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	return out
+}
+
+// foreignCaptures names the captures other than the subflow's own path
+// that saw packets of it.
+func foreignCaptures(c pathConn) []string {
+	var out []string
+	for _, s := range c.seenOn {
+		name, _, _ := strings.Cut(s, ":")
+		if name != c.path.Name {
+			out = append(out, name)
+		}
+	}
 	return out
 }
 

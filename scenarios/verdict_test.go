@@ -199,3 +199,40 @@ func TestJudgeMixedEvidence(t *testing.T) {
 		}
 	})
 }
+
+// TestJudgeAsymmetricJoin re-judges real evidence from jammy's GA kernel
+// (5.15.0-25) taken with the old topology, which had no per-path source
+// routing: 5.15 binds the join subflow to 198.51.100.2 but not to c2, so
+// its SYN and third ACK left through path 1 and the server's answers came
+// in on path 2. Matched by interface, that was "no MP_JOIN on path2"
+// (ERROR); matched by 4-tuple across all captures it is a complete join
+// handshake, and the evidence decides: the joined subflow has no
+// keepalive timer and sends no probe while the initial one does (FAIL).
+func TestJudgeAsymmetricJoin(t *testing.T) {
+	dir := filepath.Join("testdata", "asymmetric", "jammy-5.15.0-25", "join")
+	got, a := judge(fixture(t, dir, "join"))
+	if got.Outcome != report.Fail || len(got.Subflows) != 2 {
+		t.Fatalf("got %s: %s (%d subflows)", got.Outcome, got.Reason, len(got.Subflows))
+	}
+	initial, joined := got.Subflows[0], got.Subflows[1]
+	if initial.Kind != "initial" || initial.Verdict != report.Pass || initial.Probes < minProbes {
+		t.Errorf("initial subflow: %+v", initial)
+	}
+	if joined.Kind != "mp_join" || joined.Path != "path2" || joined.Verdict != report.Fail || joined.TimerSeen || joined.Probes != 0 {
+		t.Errorf("joined subflow: %+v", joined)
+	}
+	if !strings.Contains(strings.Join(joined.Notes, "\n"), "routed asymmetrically: seen on [path1: 2 out, 0 in; path2: 0 out, 2 in]") {
+		t.Errorf("joined subflow notes do not show the asymmetric routing: %q", joined.Notes)
+	}
+	for _, c := range a.Connections {
+		if c.Kind == "mp_join" && len(c.SeenOn) != 2 {
+			t.Errorf("join connection seen on %q, want both captures", c.SeenOn)
+		}
+	}
+	// The probes of the initial subflow are located in their capture.
+	for _, p := range a.Subflows[0].Probes {
+		if p.Capture != "path1" || p.Packet <= 0 {
+			t.Errorf("probe %+v: want a path1 packet index", p)
+		}
+	}
+}
