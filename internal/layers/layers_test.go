@@ -35,6 +35,8 @@ var rules = []rule{
 	{"plan", []string{"vm", "images", "runner", "scenarios", "cmd"},
 		"plan only parses and expands plan files"},
 	{"runner", []string{"cmd"}, "runner is used by the commands, never the other way round"},
+	{"internal/host", []string{"vm", "images", "scenarios", "report", "plan", "runner", "cmd"},
+		"host only reads os-release and asks apt; cmd turns its choice into plans"},
 	{"", []string{"e2e", "internal/layers"}, "test-only packages are not imported"},
 }
 
