@@ -20,9 +20,11 @@ var ubuntuBefore = map[string]map[string]string{
 	"noble": {"connect": "FAIL", "fallback": "FAIL", "join": "FAIL"},
 }
 
-// ubuntuRevert names, per kernel line, the patch that takes 648de37416b3
-// (as backported to that tree) out of Ubuntu's linux-source when applied in
-// reverse; lines not listed use the upstream commit.
+// ubuntuRevert names, per linux-source version, the patch that takes
+// 648de37416b3 (as backported to that tree) out of Ubuntu's linux-source
+// when applied in reverse; versions not listed use the upstream commit as
+// rebased on 6.12, which applies to noble's linux-source-6.8.0 (6.8.0-151,
+// which carries the backport) at offset -12 (checked 2026-11-30).
 var ubuntuRevert = map[string]string{}
 
 var (
