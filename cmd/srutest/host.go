@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -114,7 +115,12 @@ func describeHost(w io.Writer, p *host.Profile) {
 			fmt.Fprintf(w, " (%s from %s)", k.Version, k.Suite)
 		}
 		if len(k.Expect) > 0 {
-			fmt.Fprintf(w, " expect %v", k.Expect)
+			var ex []string
+			for sc, o := range k.Expect {
+				ex = append(ex, sc+" "+o)
+			}
+			sort.Strings(ex)
+			fmt.Fprintf(w, " expect %s", strings.Join(ex, ", "))
 		}
 		fmt.Fprintln(w)
 	}
