@@ -304,6 +304,14 @@ func fatal(err error) {
 // powerOff syncs and powers the machine off. It never returns: if the
 // kernel refuses, PID 1 must still not exit (that would panic the kernel).
 func powerOff() {
+	// Wait until the serial line has sent what was written to the
+	// console (tcdrain): the UART transmits after write() returns, and a
+	// power-off right after the marker or a fatal message could drop it —
+	// seen on a loaded TCG host, where bench's marker boots then failed
+	// with "marker not seen" although the agent had printed it.
+	if f, ok := console().(*os.File); ok {
+		unix.IoctlSetInt(int(f.Fd()), unix.TCSBRK, 1)
+	}
 	unix.Sync()
 	err := unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
 	fmt.Fprintf(console(), "%s power off: %v\n", ErrorPrefix, err)

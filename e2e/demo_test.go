@@ -1,20 +1,24 @@
 package e2e
 
 import (
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/srutest/srutest/report"
+	"github.com/srutest/srutest/scenarios/evidence"
 )
 
 // TestE2EDemoMatrix runs the host's demo plan as `make demo` does — on
 // Debian demo.yaml (the 6.1 and 6.12 kernels, all PASS), on Ubuntu the
 // series' GA kernel (before the fix: FAIL where the plan says so) against its
 // newest kernel (all PASS) — × every scenario, and checks every cell comes
-// out as the plan declares with its evidence on disk, and, on Ubuntu, the
-// before → after conclusion.
+// out as the plan declares with its evidence on disk, on Ubuntu the before →
+// after conclusion, that a kernel's cells ran at the same time in its guest,
+// and that no cell's captures or ss snapshots hold another cell's addresses.
 func TestE2EDemoMatrix(t *testing.T) {
 	skipUnlessE2E(t)
 	p := needHost(t)
@@ -70,9 +74,78 @@ func TestE2EDemoMatrix(t *testing.T) {
 			t.Errorf("no before → after conclusion %q … → fix verified", want)
 		}
 	}
+	for _, k := range run.Kernels {
+		assertCellsIsolated(t, out, k)
+	}
 	for _, f := range []string{"results.md", "junit.xml", "index.html"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)
+		}
+	}
+}
+
+// assertCellsIsolated checks, on the real guest's evidence, that a kernel's
+// cells ran at once (their durations add up to well over the time the
+// kernel's guest was busy) and that each cell's pcaps and ss snapshots
+// hold only its own addresses, none of which any other cell has.
+func assertCellsIsolated(t *testing.T, out string, k report.Kernel) {
+	t.Helper()
+	var busy, boot, sum time.Duration
+	for _, tm := range k.Timings {
+		switch {
+		case tm.Phase == report.PhaseBootAndCells:
+			busy = tm.Duration
+		case strings.HasPrefix(tm.Phase, "boot#"):
+			boot += tm.Duration
+		}
+	}
+	for _, c := range k.Cells {
+		sum += c.Duration
+	}
+	if busy == 0 || sum < 2*(busy-boot) {
+		t.Errorf("%s: cells took %s in all within %s of guest time: they did not run at once", k.Name, sum, busy-boot)
+	}
+	owner := map[netip.Addr]string{}
+	for _, c := range k.Cells {
+		dir := filepath.Join(out, c.Artifacts)
+		mine := map[netip.Addr]bool{}
+		pcaps, _ := filepath.Glob(filepath.Join(dir, "path*.pcap"))
+		for _, f := range pcaps {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pkts, err := evidence.ParsePcap(data)
+			if err != nil {
+				t.Errorf("%s: %v", f, err)
+			}
+			for _, p := range pkts {
+				mine[p.Src.Addr()], mine[p.Dst.Addr()] = true, true
+			}
+		}
+		ssFiles, _ := filepath.Glob(filepath.Join(dir, "ss-[0-9]*.txt"))
+		for _, f := range ssFiles {
+			data, _ := os.ReadFile(f)
+			socks, err := evidence.ParseSS(data)
+			if err != nil {
+				t.Errorf("%s: %v", f, err)
+			}
+			for _, so := range socks {
+				for _, a := range []string{so.Local, so.Peer} {
+					if ap, err := netip.ParseAddrPort(a); err == nil {
+						mine[ap.Addr()] = true
+					}
+				}
+			}
+		}
+		if len(mine) < 2 {
+			t.Errorf("%s × %s: no addresses in its evidence", k.Name, c.Scenario)
+		}
+		for a := range mine {
+			if other, ok := owner[a]; ok {
+				t.Errorf("%s: address %s is in the evidence of both %s and %s", k.Name, a, other, c.Scenario)
+			}
+			owner[a] = c.Scenario
 		}
 	}
 }

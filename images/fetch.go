@@ -132,7 +132,7 @@ func (b *Builder) resolveDebArgs(ctx context.Context, args []string, tm *timer) 
 func (b *Builder) resolveApt(ctx context.Context, names []string, tm *timer) (*fetched, error) {
 	f := &fetched{meta: map[string]string{}}
 	tm.start("resolve")
-	pkgs, err := aptResolve(ctx, names)
+	pkgs, err := b.resolveAptCached(ctx, names)
 	if err != nil {
 		return f, err
 	}

@@ -11,23 +11,29 @@ const (
 	// decide (boot failure, crash, setup not achieved). Takes precedence
 	// over ExitUnexpected, since evidence is missing, not contradicting.
 	ExitError = 2
+	// ExitFlaky: every cell came out as expected, but some cell's outcome
+	// varied between its runs (srutest run --repeat N): the test is not
+	// to be trusted on that kernel, which is not a regression.
+	ExitFlaky = 3
 )
 
 // AllAsExpected reports whether every cell matches its expected outcome.
 func (r *Run) AllAsExpected() bool { return ExitCode(r) == ExitOK }
 
-// ExitCode is ExitOK when every cell is as expected, ExitError when any
-// unexpected cell is an ERROR, ExitUnexpected otherwise.
+// ExitCode is ExitError when any unexpected cell is an ERROR, else
+// ExitUnexpected when any cell is not as expected, else ExitFlaky when any
+// repeated cell's outcome varied, else ExitOK.
 func ExitCode(r *Run) int {
 	code := ExitOK
 	for _, k := range r.Kernels {
 		for _, c := range k.Cells {
 			switch {
-			case c.Matches():
-			case c.Outcome == Error:
+			case !c.Matches() && c.Outcome == Error:
 				return ExitError
-			default:
+			case !c.Matches():
 				code = ExitUnexpected
+			case c.Flaky && code == ExitOK:
+				code = ExitFlaky
 			}
 		}
 	}

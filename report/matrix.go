@@ -76,8 +76,13 @@ func writeMatrixTable(w io.Writer, r *Run, indent string, color bool) {
 	}
 	head = append(head, "RELEASE")
 	first := len(head)
+	repeated := r.Repeated()
 	var t table
-	t.add(append(head, scen...)...)
+	head = append(head, scen...)
+	if repeated {
+		head = append(head, "FLAKY")
+	}
+	t.add(head...)
 	// cells[i][j] is the cell behind table row i+1, scenario column j.
 	cells := make([][]*Cell, len(rows))
 	for i := range rows {
@@ -96,6 +101,10 @@ func writeMatrixTable(w io.Writer, r *Run, indent string, color bool) {
 			}
 			row = append(row, cellText(c))
 			cells[i] = append(cells[i], &c)
+		}
+		if repeated {
+			row = append(row, flakyText(*k, scen))
+			cells[i] = append(cells[i], nil)
 		}
 		t.add(row...)
 	}
@@ -148,13 +157,44 @@ func unexpectedNotes(r *Run, width int) []string {
 
 var outcomeColor = map[Outcome]string{Pass: "32", Fail: "31", Error: "35", Skip: "33"}
 
-// cellText is a cell as the tables show it: the outcome, '*' when it is not
-// the expected one.
+// cellText is a cell as the tables show it: the outcome (FLAKY when its
+// repeated runs disagreed), '*' when it is not the expected one.
 func cellText(c Cell) string {
-	if !c.Matches() {
-		return string(c.Outcome) + "*"
+	o := string(c.Outcome)
+	if c.Flaky {
+		o = "FLAKY"
 	}
-	return string(c.Outcome)
+	if !c.Matches() {
+		return o + "*"
+	}
+	return o
+}
+
+// flakyText is the FLAKY column of a kernel's row: each flaky scenario
+// with the tally of its runs' outcomes, or "-".
+func flakyText(k Kernel, scen []string) string {
+	var parts []string
+	for _, s := range scen {
+		c, ok := k.Cell(s)
+		if !ok || !c.Flaky {
+			continue
+		}
+		n := map[Outcome]int{}
+		for _, rp := range c.Repeats {
+			n[rp.Outcome]++
+		}
+		var tally []string
+		for _, o := range []Outcome{Pass, Fail, Error, Skip} {
+			if n[o] > 0 {
+				tally = append(tally, fmt.Sprintf("%d %s", n[o], o))
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%s (%s)", s, strings.Join(tally, ", ")))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, "; ")
 }
 
 // cellColor is the ANSI color of a cell: by outcome, bold when unexpected.

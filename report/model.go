@@ -51,6 +51,11 @@ type Kernel struct {
 	Cells   []Cell   `json:"cells"`
 }
 
+// PhaseBootAndCells is the kernel timing from its first boot's start to
+// the end of its last cell: what the kernel's row cost once its image was
+// there (bench matrix compares it to the bare-boot floor).
+const PhaseBootAndCells = "boot+cells"
+
 // Timing is one named phase with its wall duration.
 type Timing struct {
 	Phase    string        `json:"phase"` // resolve, fetch, image, boot, scenario:<name>
@@ -67,6 +72,30 @@ type Cell struct {
 	Duration  time.Duration `json:"duration_ns"`
 	Subflows  []Subflow     `json:"subflows,omitempty"`
 	Console   string        `json:"console,omitempty"` // console excerpt on crash
+	// Repeats lists every run of the cell when it ran more than once
+	// (srutest run --repeat N), the first being the cell itself; Flaky is
+	// set when their outcomes differ.
+	Repeats []Repeat `json:"repeats,omitempty"`
+	Flaky   bool     `json:"flaky,omitempty"`
+}
+
+// Repeated reports whether any cell ran more than once (--repeat N).
+func (r *Run) Repeated() bool {
+	for _, k := range r.Kernels {
+		for _, c := range k.Cells {
+			if len(c.Repeats) > 1 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Repeat is one run of a repeated cell.
+type Repeat struct {
+	Outcome   Outcome `json:"outcome"`
+	Reason    string  `json:"reason,omitempty"`
+	Artifacts string  `json:"artifacts,omitempty"`
 }
 
 // Matches reports whether the cell came out as expected.

@@ -88,6 +88,7 @@ func (r *Run) SeriesOf(k *Kernel) string {
 // Counts tallies cells by outcome and how many did not match expectations.
 type Counts struct {
 	Cells, Unexpected int
+	Flaky             int // cells whose repeated runs disagreed
 	By                map[Outcome]int
 }
 
@@ -100,6 +101,9 @@ func (r *Run) Count() Counts {
 			c.By[cell.Outcome]++
 			if !cell.Matches() {
 				c.Unexpected++
+			}
+			if cell.Flaky {
+				c.Flaky++
 			}
 		}
 	}
@@ -117,6 +121,9 @@ func (c Counts) String() string {
 	s := strconv.Itoa(c.Cells) + " cells"
 	if len(parts) > 0 {
 		s += ": " + strings.Join(parts, ", ")
+	}
+	if c.Flaky > 0 {
+		s += "; " + strconv.Itoa(c.Flaky) + " FLAKY"
 	}
 	if c.Unexpected == 0 {
 		return s + "; all as expected"

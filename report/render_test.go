@@ -243,3 +243,32 @@ func TestPocketTable(t *testing.T) {
 		}
 	}
 }
+
+// A repeated run shows a FLAKY column and FLAKY cells; the tally counts them.
+func TestMatrixFlaky(t *testing.T) {
+	r := &Run{Kernels: []Kernel{{Name: "k1", Release: "6.12.0", Cells: []Cell{
+		{Scenario: "connect", Outcome: Pass, Expected: Pass, Repeats: []Repeat{{Outcome: Pass}, {Outcome: Pass}, {Outcome: Pass}}},
+		{Scenario: "join", Outcome: Pass, Expected: Pass, Flaky: true, Repeats: []Repeat{{Outcome: Pass}, {Outcome: Fail}, {Outcome: Pass}}},
+	}}}}
+	var b strings.Builder
+	if err := Matrix(&b, r, MatrixOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"FLAKY\n", "PASS     FLAKY  join (2 PASS, 1 FAIL)", "2 cells: 2 PASS; 1 FLAKY; all as expected"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("matrix lacks %q:\n%s", want, out)
+		}
+	}
+	if ExitCode(r) != ExitFlaky {
+		t.Errorf("exit code %d", ExitCode(r))
+	}
+	// Without --repeat there is no FLAKY column.
+	r.Kernels[0].Cells = r.Kernels[0].Cells[:1]
+	r.Kernels[0].Cells[0].Repeats = nil
+	b.Reset()
+	Matrix(&b, r, MatrixOptions{})
+	if strings.Contains(b.String(), "FLAKY") {
+		t.Errorf("FLAKY column without repeats:\n%s", b.String())
+	}
+}

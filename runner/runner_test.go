@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -32,6 +33,7 @@ type fakeGuest struct {
 	wedged  bool
 	closed  bool
 	cmds    []string
+	pushes  []string
 }
 
 func (g *fakeGuest) Exec(ctx context.Context, cmd string) (scenarios.ExecResult, error) {
@@ -82,7 +84,12 @@ func (g *fakeGuest) appendConsole(line string) {
 	}
 }
 
-func (g *fakeGuest) Push(ctx context.Context, local, remote string) error { return nil }
+func (g *fakeGuest) Push(ctx context.Context, local, remote string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.pushes = append(g.pushes, local+" -> "+remote)
+	return nil
+}
 func (g *fakeGuest) Pull(ctx context.Context, remote, local string) error { return nil }
 func (g *fakeGuest) Crashed() error {
 	g.mu.Lock()
@@ -412,5 +419,250 @@ func TestCopyTail(t *testing.T) {
 	}
 	if err := copyTail(filepath.Join(dir, "missing"), 0, filepath.Join(dir, "x"), 10); err == nil {
 		t.Error("missing console: no error")
+	}
+}
+
+// fakeCell is an isolated scenario (it may share a guest with others at
+// once): it runs cmd in the guest, tagged with its slot, and holds the
+// guest for hold (or until cancelled) so cells of a batch overlap.
+type fakeCell struct {
+	name string
+	cmd  string
+	hold time.Duration
+	// outcome, when set, decides the cell per run (1, 2, …) instead of
+	// the exit code.
+	outcome func(run int) report.Outcome
+
+	mu      sync.Mutex
+	runs    int
+	running *atomic.Int32 // shared by the cells of a test
+	peak    *atomic.Int32
+	slots   []int
+	pairs   []string // Env.GuestPair of each run
+}
+
+func (f *fakeCell) Name() string     { return f.name }
+func (f *fakeCell) Describe() string { return "fake isolated cell" }
+func (f *fakeCell) Isolated() bool   { return true }
+func (f *fakeCell) Run(ctx context.Context, env scenarios.Env) report.Cell {
+	f.mu.Lock()
+	f.runs++
+	run := f.runs
+	f.slots = append(f.slots, env.Slot)
+	f.pairs = append(f.pairs, env.GuestPair)
+	f.mu.Unlock()
+	if f.running != nil {
+		n := f.running.Add(1)
+		defer f.running.Add(-1)
+		for {
+			p := f.peak.Load()
+			if n <= p || f.peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+	}
+	os.MkdirAll(env.Artifacts, 0o755)
+	res, err := env.Guest.Exec(ctx, fmt.Sprintf("%s slot=%d", f.cmd, env.Slot))
+	select {
+	case <-time.After(f.hold):
+	case <-ctx.Done():
+	}
+	cell := report.Cell{Outcome: report.Pass}
+	switch {
+	case err != nil:
+		cell.Outcome, cell.Reason = report.Error, err.Error()
+	case f.outcome != nil:
+		cell.Outcome = f.outcome(run)
+	case res.ExitCode != 0:
+		cell.Outcome = report.Fail
+	}
+	return cell
+}
+
+func fakeLookup(cells ...*fakeCell) func(string) (scenarios.Scenario, bool) {
+	return func(name string) (scenarios.Scenario, bool) {
+		for _, c := range cells {
+			if c.name == name {
+				return c, true
+			}
+		}
+		return nil, false
+	}
+}
+
+func itemsPlan(names ...string) *plan.Plan {
+	k := plan.Kernel{Name: "k1", Spec: "bzimage:/x"}
+	for _, n := range names {
+		k.Scenarios = append(k.Scenarios, plan.Item{Scenario: n, Expected: report.Pass})
+	}
+	return &plan.Plan{Name: "t", Kernels: []plan.Kernel{k}}
+}
+
+// Isolated cells of a kernel run at the same time in one guest, each in
+// its own slot; a reproducer between them runs alone, in plan order.
+func TestIsolatedCellsRunAtOnce(t *testing.T) {
+	var running, peak atomic.Int32
+	mk := func(name string) *fakeCell {
+		return &fakeCell{name: name, cmd: "FAKE-EXIT-0 " + name, hold: 200 * time.Millisecond, running: &running, peak: &peak}
+	}
+	a, b, c, d := mk("a"), mk("b"), mk("c"), mk("d")
+	w := &fakeWorld{t: t}
+	r := w.runner(t.TempDir())
+	r.Lookup = fakeLookup(a, b, c, d)
+	r.Pair = "/host/srutest-pair"
+	p := itemsPlan("a", "b", "c", "repro", "d")
+	p.Reproducers = []plan.Repro{repro("repro", "FAKE-EXIT-0 repro")}
+	t0 := time.Now()
+	run, err := r.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := outcomes(run.Kernels[0]); got != "a=PASS b=PASS c=PASS repro=PASS d=PASS" {
+		t.Errorf("cells: %s", got)
+	}
+	if len(w.guests) != 1 {
+		t.Errorf("%d guests, want one", len(w.guests))
+	}
+	if p := peak.Load(); p != 3 {
+		t.Errorf("at most %d cells ran at once, want a, b, c together", p)
+	}
+	// Slots: a, b, c are 0, 1, 2; d runs in its own batch after the
+	// reproducer, slot 0 again.
+	for _, tc := range []struct {
+		f    *fakeCell
+		slot int
+	}{{a, 0}, {b, 1}, {c, 2}, {d, 0}} {
+		if len(tc.f.slots) != 1 || tc.f.slots[0] != tc.slot {
+			t.Errorf("%s ran in slots %v, want [%d]", tc.f.name, tc.f.slots, tc.slot)
+		}
+	}
+	// The pair went into the guest once, for every cell.
+	if got := strings.Join(w.guests[0].pushes, "; "); got != "/host/srutest-pair -> /tmp/srutest-pair" {
+		t.Errorf("pushes: %s", got)
+	}
+	for _, f := range []*fakeCell{a, b, c, d} {
+		if len(f.pairs) != 1 || f.pairs[0] != "/tmp/srutest-pair" {
+			t.Errorf("%s: Env.GuestPair %q", f.name, f.pairs)
+		}
+	}
+	// The reproducer ran after a, b, c had finished and before d started.
+	cmds := strings.Join(w.guests[0].cmds, "\n")
+	if i, j := strings.Index(cmds, "repro"), strings.Index(cmds, "FAKE-EXIT-0 d"); i < 0 || j < i || strings.LastIndex(cmds, "FAKE-EXIT-0 c") > i {
+		t.Errorf("order of guest commands:\n%s", cmds)
+	}
+	if d := time.Since(t0); d > 2*time.Second {
+		t.Logf("slow host: %s", d)
+	}
+}
+
+// A crash while several cells run at once cannot be pinned on one of
+// them: each crashed cell runs again alone, so only the cell that crashes
+// the kernel by itself is ERROR.
+func TestCrashInBatchRerunsCellsAlone(t *testing.T) {
+	a := &fakeCell{name: "a", cmd: "FAKE-EXIT-0", hold: 2 * time.Second}
+	b := &fakeCell{name: "b", cmd: "FAKE-CRASH"}
+	c := &fakeCell{name: "c", cmd: "FAKE-EXIT-0", hold: 2 * time.Second}
+	w := &fakeWorld{t: t}
+	r := w.runner(t.TempDir())
+	r.Lookup = fakeLookup(a, b, c)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	run, err := r.Run(ctx, itemsPlan("a", "b", "c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := run.Kernels[0]
+	if got := outcomes(k); got != "a=PASS b=ERROR c=PASS" {
+		t.Fatalf("cells: %s", got)
+	}
+	if !strings.Contains(k.Cells[1].Reason, "kernel crash during scenario") || !strings.Contains(k.Cells[1].Reason, "run alone after the guest crashed while 3 cells ran at once") {
+		t.Errorf("b: %s", k.Cells[1].Reason)
+	}
+	if a.runs != 2 || b.runs != 2 || c.runs != 2 {
+		t.Errorf("runs a=%d b=%d c=%d, want 2 each (together, then alone)", a.runs, b.runs, c.runs)
+	}
+	// guest 1 crashed under the batch; a ran alone on guest 2, b crashed
+	// it again; c got guest 3.
+	if len(w.guests) != 3 {
+		t.Errorf("%d guests, want 3", len(w.guests))
+	}
+}
+
+// --repeat N: every cell runs N times; a cell whose outcome varied is
+// Flaky with every run listed, one that did not is not.
+func TestRepeatMarksFlakyCells(t *testing.T) {
+	stable := &fakeCell{name: "stable", cmd: "FAKE-EXIT-0"}
+	flaky := &fakeCell{name: "flaky", cmd: "FAKE-EXIT-0", outcome: func(run int) report.Outcome {
+		if run == 3 {
+			return report.Fail
+		}
+		return report.Pass
+	}}
+	w := &fakeWorld{t: t}
+	out := t.TempDir()
+	r := w.runner(out)
+	r.Lookup = fakeLookup(stable, flaky)
+	r.Repeat = 4
+	run, err := r.Run(context.Background(), itemsPlan("stable", "flaky"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := run.Kernels[0]
+	s, f := k.Cells[0], k.Cells[1]
+	if s.Flaky || len(s.Repeats) != 4 || s.Outcome != report.Pass {
+		t.Errorf("stable: flaky=%v repeats=%+v", s.Flaky, s.Repeats)
+	}
+	if !f.Flaky || len(f.Repeats) != 4 || f.Repeats[2].Outcome != report.Fail || f.Outcome != report.Pass {
+		t.Errorf("flaky: flaky=%v repeats=%+v", f.Flaky, f.Repeats)
+	}
+	if f.Repeats[0].Artifacts != "k1/flaky" || f.Repeats[2].Artifacts != "k1/flaky/repeat-3" {
+		t.Errorf("artifacts of the runs: %+v", f.Repeats)
+	}
+	if stable.runs != 4 || flaky.runs != 4 || len(w.guests) != 1 {
+		t.Errorf("runs %d/%d on %d guests", stable.runs, flaky.runs, len(w.guests))
+	}
+	if got := report.ExitCode(run); got != report.ExitFlaky {
+		t.Errorf("exit code %d, want %d (flaky)", got, report.ExitFlaky)
+	}
+}
+
+// The next kernel's image is built while the previous kernel's guest runs.
+func TestImageBuildOverlapsGuests(t *testing.T) {
+	hold := &fakeCell{name: "a", cmd: "FAKE-EXIT-0", hold: 300 * time.Millisecond}
+	w := &fakeWorld{t: t}
+	r := w.runner(t.TempDir())
+	r.Lookup = fakeLookup(hold)
+	var mu sync.Mutex
+	var events []string
+	r.Build = func(ctx context.Context, spec string) (*images.Image, error) {
+		mu.Lock()
+		events = append(events, "build "+spec)
+		mu.Unlock()
+		return w.build(ctx, spec)
+	}
+	r.OnKernel = func(k report.Kernel) {
+		mu.Lock()
+		events = append(events, "done "+k.Name)
+		mu.Unlock()
+	}
+	p := itemsPlan("a")
+	p.Kernels = append(p.Kernels, plan.Kernel{Name: "k2", Spec: "bzimage:/y", Scenarios: p.Kernels[0].Scenarios})
+	if _, err := r.Run(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(events, ", "); got != "build bzimage:/x, build bzimage:/y, done k1, done k2" {
+		t.Errorf("events: %s (k2's image must be built while k1 runs)", got)
+	}
+}
+
+func TestTimeScale(t *testing.T) {
+	for _, tc := range []struct {
+		accel string
+		cells int
+		want  float64
+	}{{"kvm", 1, 1}, {"kvm", 5, 5}, {"tcg", 1, 3}, {"tcg", 5, 15}, {"tcg", 0, 3}} {
+		if got := timeScale(tc.accel, tc.cells); got != tc.want {
+			t.Errorf("timeScale(%s, %d) = %v, want %v", tc.accel, tc.cells, got, tc.want)
+		}
 	}
 }

@@ -22,7 +22,23 @@
 // into Env.Artifacts (commands.log, pathN.pcap + pathN.txt, ss-*.txt,
 // nstat-*.txt, state.txt, dmesg.txt, client.json, server.json,
 // analysis.json, verdict.json) and deletes the netns, so the next scenario
-// can reuse the guest.
+// can reuse the guest. The cell runs in phases (keepalive.go: prepare,
+// start, observe, collect) whose shell commands are pure cellCmds methods
+// (commands.go), table-tested like topology.setupScript.
+//
+// # Cells at once
+//
+// The keepalive scenarios are Isolated: the runner runs a kernel's cells
+// at the same time in one guest, each in its own Env.Slot. Slot n has netns
+// cli<n>/srv<n> (cli/srv for slot 0), path 1 in 192.0.2.16n/28, path 2 in
+// 198.51.100.16n/28 (topology.inSlot) and work dir /tmp/srutest/<n>, so
+// no cell sees another's packets, sockets, timers or per-netns counters;
+// judge makes a cell ERROR if its captures or ss snapshots hold any other
+// address. Timing is per cell, relative to its own client's readiness, so
+// a slow guest stretches a cell without moving its snapshots against its
+// probes. Default guest command deadlines are multiplied by Env.TimeScale
+// (the runner sets ×3 under TCG, times the number of cells sharing the
+// guest: each step shares its CPU with theirs).
 //
 // # Verdicts
 //

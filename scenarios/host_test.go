@@ -9,10 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/srutest/srutest/report"
+	"github.com/srutest/srutest/scenarios/evidence"
 )
 
 // skipWithoutNetns skips unless the test can create network namespaces
@@ -53,8 +55,9 @@ func buildPair(t *testing.T) string {
 }
 
 // hostScenario returns the named built-in scenario with netns and work
-// dir names private to this test process.
-func hostScenario(t *testing.T, name string) *keepaliveScenario {
+// dir names private to this test process; slot is the cell's place among
+// those running at once.
+func hostScenario(t *testing.T, name string, slot int) *keepaliveScenario {
 	t.Helper()
 	s, ok := Lookup(name)
 	if !ok {
@@ -62,43 +65,77 @@ func hostScenario(t *testing.T, name string) *keepaliveScenario {
 	}
 	k := s.(*keepaliveScenario)
 	id := os.Getpid()
-	k.topo.Cli = fmt.Sprintf("srutest-cli-%d", id)
-	k.topo.Srv = fmt.Sprintf("srutest-srv-%d", id)
+	k.topo.Cli = fmt.Sprintf("srutest-cli-%d-", id)
+	k.topo.Srv = fmt.Sprintf("srutest-srv-%d-", id)
 	k.work = fmt.Sprintf("/tmp/srutest-test-%d", id)
 	t.Cleanup(func() {
-		exec.Command("sh", "-c", k.topo.teardownScript()+"rm -rf "+k.work).Run()
+		exec.Command("sh", "-c", k.cmds(slot).cleanup()+"; rmdir "+k.work+" 2>/dev/null").Run()
 	})
 	return k
 }
 
 // TestHostScenarios runs every keepalive scenario end to end on this
-// host's kernel (one shared "guest", as the runner shares one per
-// kernel). The host kernel carries the fix, so every cell must PASS.
+// host's kernel, all five at the same time, as the runner runs a kernel's
+// cells in one guest: each in its own slot (netns pair, addresses, work
+// dir). The host kernel carries the fix, so every cell must PASS, and each
+// cell's captures and ss snapshots must hold only its own addresses (no
+// cell sees another's traffic, timers or counters).
 // SRUTEST_TEST_ARTIFACTS=DIR keeps each cell's artifacts in DIR/<scenario>.
 // With SRUTEST_UPDATE_FIXTURES=1 the raw evidence is copied into
-// testdata/captures/host-<release>/<scenario>/.
+// testdata/captures/host-<release>/<scenario>/ (run alone: -run
+// TestHostScenarios, slot 0 addresses are what fixtures hold).
 func TestHostScenarios(t *testing.T) {
 	skipWithoutNetns(t)
 	pair := buildPair(t)
 	release := strings.TrimSpace(string(must(exec.Command("uname", "-r").Output())))
-	var logBuf bytes.Buffer
-	for _, name := range []string{"connect", "fallback", "join", "keepalive-off", "keepalive-after-connect"} {
-		t.Run(name, func(t *testing.T) {
-			k := hostScenario(t, name)
-			dir := t.TempDir()
-			if keep := os.Getenv("SRUTEST_TEST_ARTIFACTS"); keep != "" {
-				dir = filepath.Join(keep, name)
-				os.RemoveAll(dir)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	names := []string{"connect", "fallback", "join", "keepalive-off", "keepalive-after-connect"}
+	update := os.Getenv("SRUTEST_UPDATE_FIXTURES") != ""
+	type result struct {
+		k    *keepaliveScenario
+		slot int
+		dir  string
+		cell report.Cell
+		wall time.Duration
+		logs bytes.Buffer
+	}
+	results := make([]*result, len(names))
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for i, name := range names {
+		slot := i
+		if update {
+			slot = 0 // fixtures hold slot 0's addresses: run one at a time
+		}
+		r := &result{k: hostScenario(t, name, slot), slot: slot, dir: t.TempDir()}
+		if keep := os.Getenv("SRUTEST_TEST_ARTIFACTS"); keep != "" {
+			r.dir = filepath.Join(keep, name)
+			os.RemoveAll(r.dir)
+		}
+		results[i] = r
+		run := func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
-			t0 := time.Now()
-			cell := k.Run(ctx, Env{Guest: localGuest{}, Pair: pair, Artifacts: dir, Log: &logBuf})
-			wall := time.Since(t0)
+			t1 := time.Now()
+			r.cell = r.k.Run(ctx, Env{Guest: localGuest{}, Pair: pair, Artifacts: r.dir, Log: &r.logs, Slot: r.slot})
+			r.wall = time.Since(t1)
+		}
+		if update {
+			run()
+			continue
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); run() }()
+	}
+	wg.Wait()
+	t.Logf("%d cells in %s", len(names), time.Since(t0).Round(time.Millisecond))
+	for i, r := range results {
+		name := names[i]
+		t.Run(name, func(t *testing.T) {
+			cell, dir, k := r.cell, r.dir, r.k
 			for _, sf := range cell.Subflows {
 				t.Logf("%s %s %s→%s: %s timer=%v probes=%d interval=%.3fs", sf.Path, sf.Kind, sf.Local, sf.Remote, sf.Verdict, sf.TimerSeen, sf.Probes, sf.IntervalSec)
 			}
-			t.Logf("%s: %s in %s: %s", name, cell.Outcome, wall.Round(time.Millisecond), cell.Reason)
+			t.Logf("%s (slot %d): %s in %s: %s", name, r.slot, cell.Outcome, r.wall.Round(time.Millisecond), cell.Reason)
 			if cell.Outcome != report.Pass {
 				t.Errorf("%s on %s: %s: %s\ncommands.log:\n%s", name, release, cell.Outcome, cell.Reason, tailFile(filepath.Join(dir, "commands.log"), 4000))
 			}
@@ -118,17 +155,70 @@ func TestHostScenarios(t *testing.T) {
 			if err := json.Unmarshal(must(os.ReadFile(filepath.Join(dir, "verdict.json"))), &v); err != nil || v.Outcome != cell.Outcome {
 				t.Errorf("verdict.json: %v, outcome %q want %q", err, v.Outcome, cell.Outcome)
 			}
-			if wall > 15*time.Second {
-				t.Errorf("%s took %s, want < 15s", name, wall)
+			assertOwnEvidence(t, dir, k.cmds(r.slot).topo, results[i].slot, func(yield func(int, topology) bool) {
+				for _, o := range results {
+					if o != r && !yield(o.slot, o.k.cmds(o.slot).topo) {
+						return
+					}
+				}
+			})
+			// The netns must be gone so the next cell can reuse the host.
+			if out, _ := exec.Command(ipBin, "netns", "list").Output(); bytes.Contains(out, []byte(k.cmds(r.slot).topo.Cli+" ")) || bytes.Contains(out, []byte(k.cmds(r.slot).topo.Cli+"\n")) {
+				t.Errorf("netns %s left behind", k.cmds(r.slot).topo.Cli)
 			}
-			// The netns must be gone so the next scenario can reuse the host.
-			if out, _ := exec.Command(ipBin, "netns", "list").Output(); bytes.Contains(out, []byte(k.topo.Cli)) {
-				t.Errorf("netns %s left behind", k.topo.Cli)
-			}
-			if os.Getenv("SRUTEST_UPDATE_FIXTURES") != "" {
+			if update {
 				updateFixtures(t, dir, filepath.Join("testdata", "captures", "host-"+release, name))
 			}
 		})
+	}
+}
+
+// assertOwnEvidence checks, independently of judge, that every packet in
+// a cell's pcaps and every socket in its ss snapshots is between its own
+// addresses, and that no other cell of the run has any of them.
+func assertOwnEvidence(t *testing.T, dir string, own topology, slot int, others func(func(int, topology) bool)) {
+	t.Helper()
+	mine := own.addrs()
+	for n, o := range others {
+		if n == slot {
+			continue // fixture update: every cell in slot 0, one at a time
+		}
+		for a := range o.addrs() {
+			if mine[a] {
+				t.Errorf("slot %d shares address %s with slot %d", slot, a, n)
+			}
+		}
+	}
+	tuples := 0
+	for _, p := range own.Paths {
+		pkts, err := evidence.ParsePcap(must(os.ReadFile(filepath.Join(dir, p.Name+".pcap"))))
+		if err != nil {
+			t.Errorf("%s.pcap: %v", p.Name, err)
+		}
+		for _, pk := range pkts {
+			tuples++
+			if !mine[pk.Src.Addr().String()] || !mine[pk.Dst.Addr().String()] {
+				t.Errorf("%s.pcap holds a foreign packet %s -> %s", p.Name, pk.Src, pk.Dst)
+			}
+		}
+	}
+	for _, f := range ssFiles(dir) {
+		socks, err := evidence.ParseSS(must(os.ReadFile(filepath.Join(dir, f))))
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		for _, so := range socks {
+			tuples++
+			for _, a := range []string{so.Local, so.Peer} {
+				ip, _, _ := strings.Cut(a, ":")
+				if !mine[ip] {
+					t.Errorf("%s holds a foreign socket %s %s", f, so.Local, so.Peer)
+				}
+			}
+		}
+	}
+	if tuples == 0 {
+		t.Errorf("no packets or sockets in %s: nothing proven", dir)
 	}
 }
 

@@ -29,11 +29,35 @@ type Env struct {
 	// Pair is the host path of the static srutest-pair binary, pushed into
 	// the guest at run time.
 	Pair string
+	// GuestPair, when set, is where the runner already put Pair in this
+	// guest (once per guest, not once per cell: cells that run at once
+	// would each push the same 4 MiB); empty, the scenario pushes Pair
+	// into its own work dir.
+	GuestPair string
 	// Artifacts is the host directory for this cell's raw evidence; Run
 	// creates it.
 	Artifacts string
 	// Log receives progress lines; nil discards them.
 	Log io.Writer
+	// Slot is the cell's place among cells that run at the same time in
+	// the same guest (0 ≤ Slot < MaxSlots; 0 when it runs alone). The
+	// keepalive scenarios derive their netns names, address ranges and
+	// guest work dir from it, so concurrent cells share none of them.
+	Slot int
+	// TimeScale multiplies the scenario's guest command deadlines (≥ 1;
+	// 0 means 1): a TCG guest on a loaded host is many times slower than
+	// KVM, and a deadline that expires on a healthy guest is a false ERROR.
+	TimeScale float64
+}
+
+// Isolated reports whether s may run at the same time as other isolated
+// scenarios in one guest, each in its own Env.Slot: it says so with an
+// Isolated() bool method. The keepalive scenarios do (own netns pair,
+// addresses, captures, work dir); a user reproducer runs arbitrary
+// commands in the guest's root namespace and must run alone.
+func Isolated(s Scenario) bool {
+	i, ok := s.(interface{ Isolated() bool })
+	return ok && i.Isolated()
 }
 
 // All returns the built-in scenarios in their canonical order.

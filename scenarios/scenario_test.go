@@ -46,33 +46,36 @@ func TestTopologyScripts(t *testing.T) {
 				}
 			}
 		}
-		hasJoin := strings.Contains(setup, "mptcp endpoint add 198.51.100.2 dev c2 subflow")
+		hasJoin := strings.Contains(setup, "\nmptcp endpoint add 198.51.100.2 dev c2 subflow\n")
 		if hasJoin != (k.Name() == "join") || strings.Contains(setup, "c2 type veth") != (k.Name() == "join") {
 			t.Errorf("%s: path 2 / endpoint in setup = %v", k.Name(), hasJoin)
 		}
 		// Per-path source routing: every client address has its own table
 		// whose default route is its own path (5.15 does not bind a join
 		// subflow to the endpoint's dev; the rule routes it by address).
-		wantRules := []string{
-			"ip -n cli rule add from 192.0.2.2 table 1\n",
-			"ip -n cli route add 192.0.2.0/24 dev c1 scope link table 1\n",
-			"ip -n cli route add default via 192.0.2.1 dev c1 table 1\n",
-		}
+		cliBatch := "/usr/sbin/ip -n cli -batch - <<'EOF'\nlink set lo up\nmptcp limits set subflow 2 add_addr_accepted 2\n" +
+			"link add c1 type veth peer name s1 netns srv\naddr add 192.0.2.2/28 dev c1\nlink set c1 up\n" +
+			"rule add from 192.0.2.2 table 1\nroute add 192.0.2.0/28 dev c1 scope link table 1\nroute add default via 192.0.2.1 dev c1 table 1\n"
+		srvBatch := "/usr/sbin/ip -n srv -batch - <<'EOF'\nlink set lo up\nmptcp limits set subflow 2 add_addr_accepted 2\naddr add 192.0.2.1/28 dev s1\nlink set s1 up\n"
 		if k.Name() == "join" {
-			wantRules = append(wantRules,
-				"ip -n cli rule add from 198.51.100.2 table 2\n",
-				"ip -n cli route add 198.51.100.0/24 dev c2 scope link table 2\n",
-				"ip -n cli route add default via 198.51.100.1 dev c2 table 2\n")
+			cliBatch += "link add c2 type veth peer name s2 netns srv\naddr add 198.51.100.2/28 dev c2\nlink set c2 up\n" +
+				"rule add from 198.51.100.2 table 2\nroute add 198.51.100.0/28 dev c2 scope link table 2\nroute add default via 198.51.100.1 dev c2 table 2\n" +
+				"mptcp endpoint add 198.51.100.2 dev c2 subflow\nEOF\n"
+			srvBatch += "addr add 198.51.100.1/28 dev s2\nlink set s2 up\nEOF\n"
+		} else {
+			cliBatch += "EOF\n"
+			srvBatch += "EOF\n"
 		}
+		wantRules := []string{cliBatch, srvBatch}
 		for _, want := range wantRules {
 			if !strings.Contains(setup, want) {
 				t.Errorf("%s: setup lacks %q", k.Name(), want)
 			}
 		}
-		if strings.Contains(setup, "route add default via 198.51.100.1 dev c2 metric") {
+		if strings.Contains(setup, "dev c2 metric") {
 			t.Errorf("%s: main-table default route over path 2 is back: %s", k.Name(), setup)
 		}
-		for _, want := range []string{"tcp_keepalive_time", "tcp_keepalive_intvl", "mptcp limits set subflow 2 add_addr_accepted 2", "netns add cli", "netns add srv", "link set lo up"} {
+		for _, want := range []string{"tcp_keepalive_time", "tcp_keepalive_intvl", "/usr/sbin/ip netns add cli\n", "/usr/sbin/ip netns add srv\n"} {
 			if !strings.Contains(setup, want) {
 				t.Errorf("%s: setup lacks %q", k.Name(), want)
 			}

@@ -54,7 +54,7 @@ func (s *session) exec(ctx context.Context, step, cmd string, timeout time.Durat
 		return ExecResult{ExitCode: -1}, err
 	}
 	if timeout <= 0 {
-		timeout = defaultTimeout
+		timeout = s.scaled(defaultTimeout) // a caller's own deadline is kept as given
 	}
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -109,9 +109,17 @@ func (s *session) crashed() error {
 	return nil
 }
 
+// scaled applies Env.TimeScale to a deadline.
+func (s *session) scaled(d time.Duration) time.Duration {
+	if s.env.TimeScale > 1 {
+		return time.Duration(float64(d) * s.env.TimeScale)
+	}
+	return d
+}
+
 // push copies a host file into the guest, logged like a command.
 func (s *session) push(ctx context.Context, local, remote string) error {
-	cctx, cancel := context.WithTimeout(ctx, defaultTimeout)
+	cctx, cancel := context.WithTimeout(ctx, s.scaled(defaultTimeout))
 	defer cancel()
 	err := s.env.Guest.Push(cctx, local, remote)
 	fmt.Fprintf(s.log, "### +%.3fs push %s -> %s: %v\n\n", time.Since(s.started).Seconds(), local, remote, errText(err))
@@ -128,7 +136,7 @@ func (s *session) push(ctx context.Context, local, remote string) error {
 // Missing files are logged, not fatal: the analysis notices what is absent.
 func (s *session) pull(ctx context.Context, remotes ...string) error {
 	for _, r := range remotes {
-		cctx, cancel := context.WithTimeout(ctx, defaultTimeout)
+		cctx, cancel := context.WithTimeout(ctx, s.scaled(defaultTimeout))
 		local := filepath.Join(s.env.Artifacts, filepath.Base(r))
 		err := s.env.Guest.Pull(cctx, r, local)
 		cancel()

@@ -275,6 +275,8 @@ func (o observation) setupChecks(conns []pathConn) []check {
 		}
 	}
 	add("ss snapshots readable", nss > 0 && nss == len(o.ss), "%d of %d parsed: %s", nss, len(o.ss), strings.Join(ssErr, "; "))
+	stray := o.strayEvidence()
+	add("evidence holds only this cell's addresses", len(stray) == 0, "foreign 4-tuples: %s", strings.Join(stray, "; "))
 
 	local, err := netip.ParseAddrPort(cf.Local)
 	add("client local address", err == nil, "%q: %v", cf.Local, err)
@@ -324,6 +326,41 @@ func (o observation) setupChecks(conns []pathConn) []check {
 		}
 	}
 	return cs
+}
+
+// strayEvidence lists packets and ss sockets whose addresses are not this
+// cell's. Cells that run at once in one guest each have their own netns
+// pair and addresses (topology.inSlot); a foreign 4-tuple in a capture or
+// snapshot would mean the evidence is not this cell's alone, and the cell
+// could be judged on another's probes or timers.
+func (o observation) strayEvidence() []string {
+	own := o.topo.addrs()
+	var out []string
+	seen := map[string]bool{}
+	note := func(where, what string) {
+		if k := where + " " + what; !seen[k] && len(out) < 5 {
+			seen[k] = true
+			out = append(out, k)
+		}
+	}
+	for _, c := range o.captures {
+		for _, p := range c.pkts {
+			if !own[p.Src.Addr().String()] || !own[p.Dst.Addr().String()] {
+				note(c.path.Name+".pcap", fmt.Sprintf("%s->%s", p.Src, p.Dst))
+			}
+		}
+	}
+	for _, s := range o.ss {
+		for _, so := range s.socks {
+			for _, a := range []string{so.Local, so.Peer} {
+				ap, err := netip.ParseAddrPort(a)
+				if err == nil && !own[ap.Addr().Unmap().String()] {
+					note(s.name, so.Local+" "+so.Peer)
+				}
+			}
+		}
+	}
+	return out
 }
 
 func joinWhy(conns []pathConn) string {

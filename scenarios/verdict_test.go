@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"encoding/json"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -92,8 +93,8 @@ func TestJudgeCrossed(t *testing.T) {
 		{"connect", "fallback", report.Error, `fallback \(SYN has MP_CAPABLE, SYN-ACK has none\): SYN MP_CAPABLE=true, SYN-ACK MP_CAPABLE=true`},
 		{"connect", "join", report.Error, `capture path2 readable`},
 		{"fallback", "connect", report.Error, `MPTCP negotiated .*SYN-ACK MP_CAPABLE=false`},
-		// A subflow that ss shows but no capture saw cannot be judged.
-		{"join", "connect", report.Error, `no-path unknown: in ss but in no capture`},
+		// The join subflow's address is not connect's: foreign evidence.
+		{"join", "connect", report.Error, `evidence holds only this cell's addresses: foreign 4-tuples: ss-1.txt 198.51.100.2:\d+ 192.0.2.1:5000`},
 	} {
 		t.Run(tc.evidence+" as "+tc.as, func(t *testing.T) {
 			got, _ := judge(fixture(t, host(t, tc.evidence), tc.as))
@@ -169,6 +170,16 @@ func TestJudgeMixedEvidence(t *testing.T) {
 			t.Fatalf("got %s: %s %+v", got.Outcome, got.Reason, got.Subflows)
 		}
 	})
+	t.Run("subflow in ss but in no capture: ERROR", func(t *testing.T) {
+		o := fixture(t, host(t, "connect"), "connect")
+		extra := o.ss[0].socks[0]
+		extra.Local = "192.0.2.2:1"
+		o.ss[0].socks = append(o.ss[0].socks, extra)
+		got, _ := judge(o)
+		if got.Outcome != report.Error || !strings.Contains(got.Reason, "path1 unknown: in ss but in no capture") {
+			t.Fatalf("got %s: %s", got.Outcome, got.Reason)
+		}
+	})
 	t.Run("missing client facts: ERROR", func(t *testing.T) {
 		o := fixture(t, host(t, "connect"), "connect")
 		o.client, o.clientErr = nil, "client.json empty"
@@ -235,4 +246,38 @@ func TestJudgeAsymmetricJoin(t *testing.T) {
 			t.Errorf("probe %+v: want a path1 packet index", p)
 		}
 	}
+}
+
+// TestJudgeIsolation: a cell's evidence must hold only its own slot's
+// addresses. Real evidence of slot 0 judged as slot 1 (what a cell would
+// see if netns or captures leaked between concurrent cells), and slot 0
+// evidence with another cell's packets mixed into a capture, are ERROR.
+func TestJudgeIsolation(t *testing.T) {
+	o := fixture(t, host(t, "connect"), "connect")
+	if got, _ := judge(o); got.Outcome != report.Pass {
+		t.Fatalf("own slot: got %s: %s", got.Outcome, got.Reason)
+	}
+	moved := o
+	moved.topo = o.topo.inSlot(1)
+	if got, _ := judge(moved); got.Outcome != report.Error || !strings.Contains(got.Reason, "foreign 4-tuples: path1.pcap 192.0.2.2:") {
+		t.Errorf("slot 0 evidence judged as slot 1: got %s: %s", got.Outcome, got.Reason)
+	}
+	other := fixture(t, host(t, "fallback"), "fallback")
+	mixed := o
+	mixed.captures = []capture{{path: o.captures[0].path, pkts: append(append([]evidence.Packet(nil), o.captures[0].pkts...), shifted(other.captures[0].pkts, 16)...)}}
+	if got, _ := judge(mixed); got.Outcome != report.Error || !strings.Contains(got.Reason, "foreign 4-tuples: path1.pcap 192.0.2.18:") {
+		t.Errorf("another cell's packets in the capture: got %s: %s", got.Outcome, got.Reason)
+	}
+}
+
+// shifted moves packets' addresses d up in their last octet, as if
+// captured in another slot.
+func shifted(pkts []evidence.Packet, d int) []evidence.Packet {
+	out := make([]evidence.Packet, len(pkts))
+	for i, p := range pkts {
+		p.Src = netip.AddrPortFrom(netip.MustParseAddr(shiftIP(p.Src.Addr().String(), d)), p.Src.Port())
+		p.Dst = netip.AddrPortFrom(netip.MustParseAddr(shiftIP(p.Dst.Addr().String(), d)), p.Dst.Port())
+		out[i] = p
+	}
+	return out
 }

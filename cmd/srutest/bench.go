@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/srutest/srutest/images"
+	"github.com/srutest/srutest/internal/bench"
 	"github.com/srutest/srutest/plan"
 	"github.com/srutest/srutest/report"
 	"github.com/srutest/srutest/runner"
@@ -30,9 +31,16 @@ machine, so they mean the same thing under KVM and TCG.
 
   bench boot    bare boot to a userspace marker (no agent work, no SSH) vs boot to
                 SSH-ready, interleaved, medians and ratio (target ≤ 1.25)
-  bench matrix  wall time of a plan (default demo.yaml) vs boot floor × guests booted,
-                once with one guest per kernel and once with one guest per scenario`,
+  bench matrix  a plan (default demo.yaml) as srutest run runs it: wall time (target
+                ≤ 20 s for the demo on 2-core TCG, warm cache) and, per kernel, boot +
+                all its cells against that kernel's bare-boot floor measured in the
+                same run (target ≤ 2.5×); --compare-fresh adds a run with one guest
+                per scenario
+
+--json FILE writes the numbers (with the host's load average) for a history.`,
 	}
+	var jsonPath string
+	cmd.PersistentFlags().StringVar(&jsonPath, "json", "", "also write the results as JSON to this file")
 	var spec string
 	var runs, warmup int
 	boot := &cobra.Command{
@@ -81,6 +89,14 @@ machine, so they mean the same thing under KVM and TCG.
 				verdict = "ABOVE TARGET"
 			}
 			fmt.Printf("ratio ssh-ready/floor    %.2f  (target ≤ 1.25: %s)\n", ratio, verdict)
+			if jsonPath != "" {
+				if err := bench.WriteJSON(jsonPath, map[string]any{
+					"bench": "boot", "kernel": img.Release, "spec": spec, "accel": vm.DetectAccel(g.kvm), "runs": runs,
+					"floor_s": mf.Seconds(), "ssh_ready_s": mr.Seconds(), "ratio": ratio, "ratio_target": 1.25, "loadavg": bench.LoadAvg(),
+				}); err != nil {
+					return err
+				}
+			}
 			// Where the SSH boot's time goes, in the guest's own clock (the
 			// wall time before uptime 0 is QEMU, firmware and decompression).
 			if tl := medianTimeline(timelines); len(tl) > 0 {
@@ -97,9 +113,11 @@ machine, so they mean the same thing under KVM and TCG.
 	boot.Flags().IntVar(&warmup, "warmup", 1, "rounds of both kinds run first and not counted")
 
 	var planPath, pairFlag string
+	var compareFresh bool
+	var jobs int
 	matrix := &cobra.Command{
 		Use:   "matrix",
-		Short: "Wall time of a plan vs boot floor × guests, shared guest vs guest per scenario",
+		Short: "A plan's wall time and, per kernel, boot + cells vs its bare-boot floor",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -115,74 +133,75 @@ machine, so they mean the same thing under KVM and TCG.
 			if err != nil {
 				return err
 			}
-			// Floor per kernel: median of 3 marker boots.
-			floors := map[string]time.Duration{}
-			for _, k := range p.Kernels {
-				img, err := b.Build(ctx, k.Spec)
-				if err != nil {
-					return err
-				}
-				var ds []time.Duration
-				for i := 0; i < 3; i++ {
-					d, err := markerBoot(ctx, g, b, img)
-					if err != nil {
-						return err
-					}
-					ds = append(ds, d)
-				}
-				floors[k.Name] = median(ds)
+			floors, err := benchFloors(ctx, g, b, p)
+			if err != nil {
+				return err
 			}
 			tmp, err := os.MkdirTemp("", "srutest-bench-")
 			if err != nil {
 				return err
 			}
 			defer os.RemoveAll(tmp)
-			var walls [2]time.Duration
-			var matched [2]string
-			for i, fresh := range []bool{false, true} {
-				mode := "shared guest per kernel"
-				if fresh {
-					mode = "fresh guest per scenario"
-				}
-				r := &runner.Runner{Images: b, VM: g.vmConfig(), Pair: pair, Out: filepath.Join(tmp, fmt.Sprint(fresh)), FreshGuest: fresh}
+			vmc := g.vmConfig()
+			if jobs <= 0 {
+				jobs = runner.DefaultJobs(vmc.MemoryMB)
+			}
+			modes := []bool{false}
+			if compareFresh {
+				modes = append(modes, true)
+			}
+			var results []bench.Matrix
+			for _, fresh := range modes {
+				r := &runner.Runner{Images: b, VM: vmc, Pair: pair, Out: filepath.Join(tmp, fmt.Sprint(fresh)), FreshGuest: fresh, Jobs: jobs}
+				load0 := bench.LoadAvg()
 				t0 := time.Now()
 				run, err := r.Run(ctx, p)
 				if err != nil {
 					return err
 				}
-				wall := time.Since(t0)
-				var floorSum time.Duration
-				guests, cells, asExpected := 0, 0, 0
-				for _, k := range run.Kernels {
-					for _, t := range k.Timings {
-						if strings.HasPrefix(t.Phase, "boot#") {
-							guests++
-							floorSum += floors[k.Name]
-						}
-					}
-					for _, c := range k.Cells {
-						cells++
-						if c.Matches() {
-							asExpected++
-						}
-					}
+				m := bench.Summarize(run, floors, time.Since(t0))
+				m.Mode, m.Jobs, m.LoadAvg = "shared guest per kernel", jobs, [2]string{load0, bench.LoadAvg()}
+				if fresh {
+					m.Mode = "fresh guest per scenario"
 				}
-				fmt.Printf("%-26s wall %6.1fs  guests %2d  floor×guests %5.1fs  ratio %5.2f  cells as expected %d/%d\n",
-					mode, wall.Seconds(), guests, floorSum.Seconds(), wall.Seconds()/floorSum.Seconds(), asExpected, cells)
 				report.Matrix(os.Stderr, run, report.MatrixOptions{})
-				walls[i], matched[i] = wall, fmt.Sprintf("%d/%d", asExpected, cells)
+				m.Print(os.Stdout)
+				results = append(results, m)
 			}
-			// The question the numbers answer: is sharing one guest per
-			// kernel (netns reset between scenarios) worth it?
-			fmt.Printf("shared/fresh wall ratio   %.2f  (shared saves %.1fs; cells as expected: shared %s, fresh %s)\n",
-				walls[0].Seconds()/walls[1].Seconds(), (walls[1] - walls[0]).Seconds(), matched[0], matched[1])
+			if jsonPath != "" {
+				return bench.WriteJSON(jsonPath, map[string]any{"bench": "matrix", "runs": results})
+			}
 			return nil
 		},
 	}
 	matrix.Flags().StringVar(&planPath, "plan", "demo.yaml", "plan file")
 	matrix.Flags().StringVar(&pairFlag, "pair", os.Getenv("SRUTEST_PAIR"), "static srutest-pair binary")
+	matrix.Flags().BoolVar(&compareFresh, "compare-fresh", false, "also run with one guest per scenario (--fresh-guest)")
+	matrix.Flags().IntVar(&jobs, "jobs", 0, "kernels at once (default: as srutest run, sized from the host)")
 	cmd.AddCommand(boot, matrix)
 	return cmd
+}
+
+// benchFloors builds every kernel's image (so the run starts warm) and
+// measures its bare-boot floor: median of 3 boots to a userspace marker.
+func benchFloors(ctx context.Context, g *globals, b *images.Builder, p *plan.Plan) (map[string]time.Duration, error) {
+	floors := map[string]time.Duration{}
+	for _, k := range p.Kernels {
+		img, err := b.Build(ctx, k.Spec)
+		if err != nil {
+			return nil, err
+		}
+		var ds []time.Duration
+		for range 3 {
+			d, err := markerBoot(ctx, g, b, img)
+			if err != nil {
+				return nil, err
+			}
+			ds = append(ds, d)
+		}
+		floors[k.Name] = median(ds)
+	}
+	return floors, nil
 }
 
 // markerBoot boots img with the minimal marker initramfs and returns the

@@ -23,6 +23,7 @@ type runFlags struct {
 	shard        string
 	out          string
 	jobs         int
+	repeat       int
 	freshGuest   bool
 	pair         string
 }
@@ -40,8 +41,15 @@ When the plan has role: before/after kernels (SRU plans: -updates vs -proposed),
 matrix is followed by a before → after table per pair, a one-line conclusion and the
 suggested Launchpad tag. Local paths in a plan file are relative to the plan file.
 
+A kernel's keepalive scenarios run at the same time in one guest, each in its own
+pair of network namespaces with its own addresses and captures; kernels run in
+parallel (--jobs, default sized from the host's cores and free memory) while the
+next kernel's image is downloaded and built. --repeat N runs every cell N times and
+marks cells whose outcome varied FLAKY (matrix column, "flaky" in results.json).
+
 Exit code: 0 when every cell matches its expectation (default PASS), 1 when some
-cell does not, 2 when some unexpected cell is ERROR (undecided).`,
+cell does not, 2 when some unexpected cell is ERROR (undecided), 3 when every cell
+matches but some cell is FLAKY.`,
 		Example: `  srutest run demo.yaml
   srutest run noble.yaml --scenario connect --scenario fallback
   srutest run demo.yaml --scenario join --kernel-filter 6.12
@@ -89,7 +97,15 @@ cell does not, 2 when some unexpected cell is ERROR (undecided).`,
 			if out == "" {
 				out = filepath.Join("results", p.Name+"-"+time.Now().Format("20060102-150405"))
 			}
-			r := &runner.Runner{Images: b, VM: g.vmConfig(), Pair: pair, Out: out, FreshGuest: f.freshGuest, Jobs: f.jobs}
+			if f.repeat < 1 {
+				return fmt.Errorf("--repeat %d: want at least 1", f.repeat)
+			}
+			vmc := g.vmConfig()
+			jobs := f.jobs
+			if jobs <= 0 {
+				jobs = runner.DefaultJobs(vmc.MemoryMB)
+			}
+			r := &runner.Runner{Images: b, VM: vmc, Pair: pair, Out: out, FreshGuest: f.freshGuest, Jobs: jobs, Repeat: f.repeat}
 			if lw := g.logw(); lw != nil {
 				r.Log = lw
 			}
@@ -121,7 +137,8 @@ cell does not, 2 when some unexpected cell is ERROR (undecided).`,
 	fl.StringVar(&f.kernelFilter, "kernel-filter", "", "run only kernels whose name or spec contains this")
 	fl.StringVar(&f.shard, "shard", "", "run shard i/n of the plan's kernels (merge results with srutest merge)")
 	fl.StringVar(&f.out, "out", "", "run directory (default results/<plan>-<time>)")
-	fl.IntVar(&f.jobs, "jobs", 1, "kernels to run at once")
+	fl.IntVar(&f.jobs, "jobs", 0, "kernels to run at once (default: sized from host cores and free memory)")
+	fl.IntVar(&f.repeat, "repeat", 1, "run every cell N times; cells whose outcome varied are FLAKY")
 	fl.BoolVar(&f.freshGuest, "fresh-guest", false, "boot a new guest for every scenario instead of one per kernel")
 	fl.StringVar(&f.pair, "pair", os.Getenv("SRUTEST_PAIR"), "static srutest-pair binary (default: next to srutest)")
 	return cmd

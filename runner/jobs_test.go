@@ -1,0 +1,49 @@
+package runner
+
+import "testing"
+
+func TestJobsFor(t *testing.T) {
+	for _, tc := range []struct {
+		cpus, avail, guest, want int
+	}{
+		{2, 22000, 1024, 2}, // this machine: 2 cores, plenty of memory
+		{16, 6000, 1024, 3}, // memory-bound: 6000 / 1536
+		{16, 1000, 1024, 1}, // not even one guest fits: still one
+		{8, 0, 1024, 8},     // memory unknown: cores decide
+		{1, 64000, 2048, 1}, // one core
+		{0, 64000, 1024, 1}, // nonsense input: at least one
+	} {
+		if got := jobsFor(tc.cpus, tc.avail, tc.guest); got != tc.want {
+			t.Errorf("jobsFor(%d cpus, %d MiB, %d MiB guests) = %d, want %d", tc.cpus, tc.avail, tc.guest, got, tc.want)
+		}
+	}
+}
+
+func TestParseMemAvailable(t *testing.T) {
+	meminfo := []byte("MemTotal:       24609276 kB\nMemFree:        21823084 kB\nMemAvailable:   22912344 kB\nBuffers:          123 kB\n")
+	if got := parseMemAvailable(meminfo); got != 22375 {
+		t.Errorf("got %d MiB", got)
+	}
+	if got := parseMemAvailable([]byte("MemTotal: 1 kB\n")); got != 0 {
+		t.Errorf("no MemAvailable: got %d", got)
+	}
+}
+
+func FuzzParseMemAvailable(f *testing.F) {
+	f.Add([]byte("MemAvailable:   22912344 kB\n"))
+	f.Add([]byte("MemAvailable:\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if parseMemAvailable(data) < 0 && !bytesHasMinus(data) {
+			t.Errorf("negative without a minus sign")
+		}
+	})
+}
+
+func bytesHasMinus(b []byte) bool {
+	for _, c := range b {
+		if c == '-' {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,202 @@
+package scenarios
+
+import (
+	"fmt"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// cellCmds builds the guest shell commands of one keepalive cell. Every
+// method is a pure function of the cell's spec, topology and work dir, so
+// the command lines are table-tested without a guest (commands_test.go),
+// as topology.setupScript is; keepalive.go only runs them in phases.
+type cellCmds struct {
+	spec spec
+	topo topology
+	work string // guest directory of this cell: raw files
+	pair string // guest path of the srutest-pair binary
+	// scale multiplies the guest-side readiness deadlines (Env.TimeScale;
+	// < 1 means 1).
+	scale float64
+}
+
+// readyTimeout bounds, inside the guest, each readiness handshake that
+// replaces a sleep (server listening, tcpdump listening, client read the
+// greeting), before Env.TimeScale. It stays below the host's deadline for
+// the same command (defaultTimeout, scaled alike) so the guest reports
+// what it waited for instead of being cut off. Generous: five cells start
+// at once in a one-vCPU TCG guest that may share a loaded host, and a
+// deadline that expires on a healthy guest is an ERROR cell.
+const readyTimeout = 25 * time.Second
+
+// pairLifetime bounds the server and the client: the harness releases
+// them long before; this only ends them if the harness went away.
+const pairLifetime = "600s"
+
+// ready is the scaled readiness deadline as the pair's --timeout flag.
+func (c cellCmds) ready() string {
+	d := readyTimeout
+	if c.scale > 1 {
+		d = time.Duration(float64(d) * c.scale)
+	}
+	return d.Round(time.Second).String()
+}
+
+func (c cellCmds) pairBin() string { return c.pair }
+
+func (c cellCmds) file(name string) string { return path.Join(c.work, name) }
+
+// serverAddr is where the server listens and the client connects: the
+// server's path-1 address (a join subflow goes there from path 2 too).
+func (c cellCmds) serverAddr() string {
+	return fmt.Sprintf("%s:%d", c.topo.Paths[0].ServerIP, serverPort)
+}
+
+// preflight prints the kernel release, mptcp=yes|no and missing=<tool>
+// for every guest tool the cell needs that is not there.
+func (c cellCmds) preflight() string {
+	return fmt.Sprintf("uname -r; if [ -e /proc/sys/net/mptcp/enabled ]; then echo mptcp=yes; else echo mptcp=no; fi; "+
+		"for t in %s %s %s %s; do [ -x $t ] || echo missing=$t; done", ipBin, ssBin, nstatBin, tcpdumpBin)
+}
+
+// cleanup removes the cell's netns and work dir; it never fails, so it
+// also clears leftovers of an interrupted run before setup.
+func (c cellCmds) cleanup() string {
+	return c.topo.teardownScript() + "rm -rf " + c.work
+}
+
+// workdir creates the cell's work dir (before the pair is pushed there).
+func (c cellCmds) workdir() string { return "mkdir -p " + c.work }
+
+// setup makes the pushed pair executable and builds the topology.
+func (c cellCmds) setup() string {
+	return "chmod 755 " + c.pairBin() + "\n" + c.topo.setupScript()
+}
+
+// ownPair is where a cell pushes the pair itself (no GuestPair).
+func ownPair(work string) string { return path.Join(work, "srutest-pair") }
+
+// bgCmd is a process started in the background in a netns, whose output
+// goes to files, followed by its readiness handshake (never a sleep).
+type bgCmd struct {
+	step   string
+	ns     string
+	cmd    string
+	stdout string
+	stderr string // == stdout: both into one file
+	wait   string // exits 0 when the process is ready
+}
+
+// script starts the process, prints its pid on the first line, then runs
+// the readiness wait; the wait's exit code is the script's.
+func (b bgCmd) script() string {
+	redir := fmt.Sprintf(">%s 2>%s", b.stdout, b.stderr)
+	if b.stdout == b.stderr {
+		redir = fmt.Sprintf(">%s 2>&1", b.stdout)
+	}
+	return fmt.Sprintf("%s netns exec %s %s %s </dev/null &\necho $!\n%s", ipBin, b.ns, b.cmd, redir, b.wait)
+}
+
+func (c cellCmds) server() bgCmd {
+	return bgCmd{
+		step: "server",
+		ns:   c.topo.Srv,
+		cmd: fmt.Sprintf("%s server --listen %s --mptcp=%s --ready %s --timeout %s",
+			c.pairBin(), c.serverAddr(), strconv.FormatBool(c.spec.serverMPTCP), c.file("server.ready"), pairLifetime),
+		stdout: c.file("server.json"),
+		stderr: c.file("server.err"),
+		wait:   fmt.Sprintf("%s wait --file %s --timeout %s", c.pairBin(), c.file("server.ready"), c.ready()),
+	}
+}
+
+// capture is the tcpdump of one client-side path. --immediate-mode:
+// without it libpcap hands packets over per ring block (up to 1 s late),
+// and the SIGINT at the end of the window would drop the last probe.
+// -Z root: tcpdump would otherwise drop privileges to a user the guest
+// does not have.
+func (c cellCmds) capture(p link) bgCmd {
+	log := c.file(p.Name + ".tcpdump.log")
+	return bgCmd{
+		step:   "tcpdump-" + p.Name,
+		ns:     c.topo.Cli,
+		cmd:    fmt.Sprintf("%s -Z root -U --immediate-mode -n -s 200 -i %s -w %s tcp", tcpdumpBin, p.CliDev, c.file(p.Name+".pcap")),
+		stdout: log,
+		stderr: log,
+		wait:   fmt.Sprintf("%s wait --file %s --contains 'listening on' --timeout %s", c.pairBin(), log, c.ready()),
+	}
+}
+
+func (c cellCmds) client() bgCmd {
+	return bgCmd{
+		step: "client",
+		ns:   c.topo.Cli,
+		// --timeout bounds connect + greeting, as the readiness wait does.
+		cmd: fmt.Sprintf("%s client --connect %s --keepalive %s --hold %s --timeout %s --ready %s",
+			c.pairBin(), c.serverAddr(), c.spec.mode, pairLifetime, c.ready(), c.file("client.ready")),
+		stdout: c.file("client.json"),
+		stderr: c.file("client.err"),
+		wait:   fmt.Sprintf("%s wait --file %s --timeout %s", c.pairBin(), c.file("client.ready"), c.ready()),
+	}
+}
+
+// ss is one `ss` snapshot in the client netns: -tinoe (TCP sockets: the
+// subflows, with timers) or, mptcp, -Minoe (MPTCP sockets; needs
+// mptcp_diag).
+func (c cellCmds) ss(mptcp bool) string {
+	flags := "-tinoe"
+	if mptcp {
+		flags = "-Minoe"
+	}
+	return fmt.Sprintf("%s netns exec %s %s %s", ipBin, c.topo.Cli, ssBin, flags)
+}
+
+// stopCaptures ends the tcpdumps (SIGINT flushes the pcap) and waits for
+// each, killing one that does not end.
+func (c cellCmds) stopCaptures(pids []int) string {
+	var b strings.Builder
+	for _, pid := range pids {
+		fmt.Fprintf(&b, "kill -INT %d; ", pid)
+	}
+	for _, pid := range pids {
+		fmt.Fprintf(&b, "%s wait --pid %d --timeout 5s || kill -9 %d; ", c.pairBin(), pid, pid)
+	}
+	return b.String()
+}
+
+// state saves both netns' counters (nstat -asz) into the work dir and
+// prints the client's addresses, rules, routes and MPTCP endpoints and
+// both sides' MPTCP limits for state.txt (one `ip -batch` per netns).
+func (c cellCmds) state() string {
+	return fmt.Sprintf("%[1]s netns exec %[2]s %[3]s -asz > %[4]s; %[1]s netns exec %[5]s %[3]s -asz > %[6]s\n%[7]s\n%[8]s",
+		ipBin, c.topo.Cli, nstatBin, c.file("nstat-cli.txt"), c.topo.Srv, c.file("nstat-srv.txt"),
+		ipBatch(c.topo.Cli, []string{"addr", "rule", "route show table all", "mptcp endpoint show", "mptcp limits show"}),
+		ipBatch(c.topo.Srv, []string{"mptcp limits show"}))
+}
+
+// release ends the client (TERM, then KILL), then waits for the server,
+// which exits once its client has gone.
+func (c cellCmds) release(cliPID, srvPID int) string {
+	return fmt.Sprintf("kill -TERM %[1]d; %[3]s wait --pid %[1]d --timeout 5s || kill -9 %[1]d; %[3]s wait --pid %[2]d --timeout 5s || kill -TERM %[2]d",
+		cliPID, srvPID, c.pairBin())
+}
+
+// pcapText writes tcpdump's own reading of every capture next to it, for
+// humans and as an independent decoder for the parser tests.
+func (c cellCmds) pcapText() string {
+	var b strings.Builder
+	for _, p := range c.topo.Paths {
+		fmt.Fprintf(&b, "%s -r %s -nn -tt -S > %s 2>&1; ", tcpdumpBin, c.file(p.Name+".pcap"), c.file(p.Name+".txt"))
+	}
+	return b.String()
+}
+
+// files are the guest files the cell pulls into its artifacts.
+func (c cellCmds) files() []string {
+	out := []string{c.file("client.json"), c.file("client.err"), c.file("server.json"), c.file("server.err"), c.file("nstat-cli.txt"), c.file("nstat-srv.txt")}
+	for _, p := range c.topo.Paths {
+		out = append(out, c.file(p.Name+".pcap"), c.file(p.Name+".txt"), c.file(p.Name+".tcpdump.log"))
+	}
+	return out
+}
