@@ -1,11 +1,14 @@
 package agent
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -341,7 +344,12 @@ func TestReaperReapsOnlyOrphans(t *testing.T) {
 		t.Fatal(err)
 	}
 	orphan := strings.TrimSpace(string(out))
-	time.Sleep(400 * time.Millisecond) // all three have exited by now
+	// Wait until all three have exited instead of guessing how long that
+	// takes on a loaded host.
+	opid, _ := strconv.Atoi(orphan)
+	for _, pid := range []int{mine.Process.Pid, stranger.Process.Pid, opid} {
+		waitZombie(t, pid)
+	}
 	testReaper.ReapOrphans()
 	if err := mine.Wait(); mine.ProcessState == nil || mine.ProcessState.ExitCode() != 9 {
 		t.Errorf("owned child's status lost: %v", err)
@@ -381,3 +389,23 @@ func (r *Reaper) wait(cmd *exec.Cmd, b *strings.Builder) ([]byte, error) {
 }
 
 func execCommand(name string, args ...string) *exec.Cmd { return exec.Command(name, args...) }
+
+// waitZombie waits until pid has exited: a zombie, or already reaped
+// (the test reaper may collect an orphan first).
+func waitZombie(t *testing.T, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			return
+		}
+		if i := bytes.LastIndexByte(st, ')'); i > 0 && i+2 < len(st) && st[i+2] == 'Z' {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pid %d still running after 30s", pid)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

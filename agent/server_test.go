@@ -614,15 +614,17 @@ func TestShellWithPTY(t *testing.T) {
 	io.WriteString(stdin, "echo S2=$(stty size)\n")
 	out.waitFor(t, "S2=50 120")
 	// Ctrl-C reaches the foreground job through the pty, not the shell.
-	io.WriteString(stdin, "sleep 30\n")
-	time.Sleep(200 * time.Millisecond)
+	// The subshell is the foreground job once it prints; it then becomes
+	// sleep (exec). Waiting for the line replaces a guessed sleep.
+	io.WriteString(stdin, "(echo fg=$((2*4)); exec sleep 30)\n")
+	out.waitFor(t, "fg=8")
 	io.WriteString(stdin, "\x03")
 	io.WriteString(stdin, "echo after=$((1+1))\n")
 	out.waitFor(t, "after=2") // within waitFor's 10s: sleep 30 was interrupted
 	// The same through an SSH "signal" request: it reaches the terminal's
 	// foreground job.
-	io.WriteString(stdin, "sleep 30\n")
-	time.Sleep(200 * time.Millisecond)
+	io.WriteString(stdin, "(echo fg=$((3*4)); exec sleep 30)\n")
+	out.waitFor(t, "fg=12")
 	if err := sess.Signal(ssh.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -689,15 +691,26 @@ func TestAuth(t *testing.T) {
 }
 
 func TestGlobalRequests(t *testing.T) {
-	var calls atomic.Int32
-	c := startServer(t, func(c *Config) { c.PowerOff = func() { calls.Add(1) } }).dial(t)
+	// The reply goes out before the handler runs (a guest that powers off
+	// cannot answer afterwards), so the test waits for the handler itself
+	// instead of reading a counter right after the reply.
+	called := make(chan struct{}, 2)
+	c := startServer(t, func(c *Config) { c.PowerOff = func() { called <- struct{}{} } }).dial(t)
 	ok, _, err := c.SendRequest("unknown@example", true, nil)
 	if err != nil || ok {
 		t.Errorf("unknown request: ok=%v err=%v", ok, err)
 	}
 	ok, _, err = c.SendRequest(PowerOffRequest, true, nil)
-	if err != nil || !ok || calls.Load() != 1 {
-		t.Errorf("poweroff: ok=%v err=%v calls=%d", ok, err, calls.Load())
+	if err != nil || !ok {
+		t.Errorf("poweroff: ok=%v err=%v", ok, err)
+	}
+	select {
+	case <-called:
+	case <-time.After(30 * time.Second):
+		t.Fatal("poweroff accepted but the handler never ran")
+	}
+	if len(called) != 0 {
+		t.Error("poweroff handler ran twice")
 	}
 
 	// Without a PowerOff handler the request is refused.

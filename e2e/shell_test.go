@@ -151,9 +151,9 @@ func TestE2EShellPty(t *testing.T) {
 	// Ctrl-C: the guest's sleep dies of SIGINT (status 130), the shell
 	// and srutest live on.
 	m = tm.mark()
-	tm.send("echo SLEEPING-$((1+2)); sleep 30\r")
+	// The subshell is the foreground job once it prints, then becomes sleep.
+	tm.send("(echo SLEEPING-$((1+2)); exec sleep 30)\r")
 	tm.waitFor(m, `SLEEPING-3`, 30*time.Second)
-	time.Sleep(500 * time.Millisecond) // let sleep start
 	m = tm.mark()
 	sent := time.Now()
 	tm.send("\x03")

@@ -1,32 +1,34 @@
 package images
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/srutest/srutest/internal/bounded"
+	"github.com/srutest/srutest/internal/proc"
 )
 
 // aptPkg is a package name with the candidate version apt would fetch.
 type aptPkg struct{ Name, Version string }
 
 // runCmd runs a child bounded by ctx and limit, in dir, with a C locale
-// (apt output is parsed), and returns stdout; stderr goes into the error.
+// (apt output is parsed), and returns stdout; stderr (head and tail) goes
+// into the error. apt-get forks its download methods: internal/proc takes
+// the whole group down on cancel and when srutest dies.
 func runCmd(ctx context.Context, limit time.Duration, dir string, name string, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := proc.Command(ctx, 5*time.Second, name, args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "LANG=C")
-	cmd.WaitDelay = 5 * time.Second
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	out, errb := bounded.New(64<<20, 0), bounded.New(8<<10, 8<<10)
+	cmd.Stdout, cmd.Stderr = out, errb
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
 	}

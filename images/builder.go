@@ -162,8 +162,11 @@ func keyOf(parts ...string) string {
 }
 
 // Build turns spec into a cached guest image. See ParseSpec for spec kinds.
-// On error the cache is left as it was: nothing half-written, and files
-// downloaded by this call are removed.
+// On error nothing half-written is left in the cache. Files this call
+// downloaded are removed only when they themselves are bad (not a deb,
+// truncated, over a limit, unsafe): another run sharing the cache may
+// already be using a good one, so a build that failed for any other reason
+// (interrupted, a host tool missing, a guest-side error) keeps it.
 func (b *Builder) Build(ctx context.Context, spec string) (img *Image, err error) {
 	if b.Agent == "" {
 		return nil, errors.New("images: Builder.Agent (path of the static srutest binary) is required")
@@ -175,7 +178,7 @@ func (b *Builder) Build(ctx context.Context, spec string) (img *Image, err error
 	tm := &timer{}
 	var f *fetched
 	defer func() {
-		if err != nil && f != nil {
+		if err != nil && f != nil && badDeb(err) {
 			for _, p := range f.fresh {
 				os.Remove(p)
 			}
@@ -487,4 +490,10 @@ func (b *Builder) MarkerImage(ctx context.Context, img *Image) (string, error) {
 		return "", err
 	}
 	return p, nil
+}
+
+// badDeb says whether a build failed because of the contents of a package
+// (then no run can use it, and dropping it from the cache is safe).
+func badDeb(err error) bool {
+	return errors.Is(err, ErrNotDeb) || errors.Is(err, ErrTruncated) || errors.Is(err, ErrLimit) || errors.Is(err, ErrUnsafePath)
 }

@@ -166,7 +166,8 @@ func List(cacheDir string) ([]Entry, error) {
 		return nil, fmt.Errorf("list cache: %w", err)
 	}
 	// Other top-level dirs belong to resolvers (e.g. ubuntu/ index cache):
-	// shown, never pruned here.
+	// shown as one entry; Prune goes through their files
+	// (pruneResolverFiles), never removes the dir itself.
 	top, _ := os.ReadDir(cacheDir)
 	for _, e := range top {
 		switch e.Name() {
@@ -188,7 +189,8 @@ func List(cacheDir string) ([]Entry, error) {
 
 // Prune removes kernel, image, marker, deb, kbuild and stale tmp entries not used
 // for olderThan (0 removes them all; tmp dirs younger than an hour are
-// kept, they may belong to a running build). Each entry is renamed away
+// kept, they may belong to a running build), and the resolvers' unused
+// index files and stale temp and lock files (pruneResolverFiles). Each entry is renamed away
 // before it is deleted, so no reader sees a half-removed entry.
 func Prune(cacheDir string, olderThan time.Duration) ([]Entry, error) {
 	ents, err := List(cacheDir)
@@ -211,6 +213,9 @@ func Prune(cacheDir string, olderThan time.Duration) ([]Entry, error) {
 		}
 		removed = append(removed, e)
 	}
+	more, err := pruneResolverFiles(cacheDir, olderThan)
+	removed = append(removed, more...)
+	errs = append(errs, err)
 	return removed, errors.Join(errs...)
 }
 

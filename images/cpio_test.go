@@ -9,13 +9,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/srutest/srutest/internal/testutil"
 )
 
 func needTool(t *testing.T, name string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		t.Skipf("%s not installed: %v", name, err)
+		testutil.Unavailable(t, "%s not installed: %v (make deps)", name, err)
 	}
 	return p
 }

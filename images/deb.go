@@ -210,6 +210,9 @@ func walkTar(member string, r io.Reader, fn func(*tar.Header, string, io.Reader)
 		if err != nil {
 			return err
 		}
+		if isSparse(hdr.Typeflag, hdr.PAXRecords) {
+			return fmt.Errorf("%w: %s is a sparse tar entry, which dpkg never writes (its holes could expand without bound)", ErrLimit, hdr.Name)
+		}
 		if hdr.Typeflag == tar.TypeSymlink || hdr.Typeflag == tar.TypeLink {
 			if err := checkLink(name, hdr.Linkname, hdr.Typeflag == tar.TypeLink); err != nil {
 				return err
@@ -334,7 +337,20 @@ func keepForKernel(name string) (string, bool) {
 // (boot/vmlinuz-<rel> and the lib/modules/<rel> tree; /usr/lib/modules is
 // folded into lib/modules) into root, which must exist and be empty. It is
 // path-traversal safe: entries and links that would escape root are errors.
+// What it writes is bounded by DefaultLimits.
 func ExtractDebs(debs []string, root string) ([]DebInfo, error) {
+	lim, err := DefaultLimits()
+	if err != nil {
+		return nil, err
+	}
+	return extractDebsLimited(debs, root, lim)
+}
+
+// extractDebsLimited is ExtractDebs within lim: an entry over lim.File, or
+// the files together over lim.Total or lim.Files, stop it with a
+// *LimitError naming the entry (wrapped in a FileError naming the deb).
+func extractDebsLimited(debs []string, root string, lim Limits) ([]DebInfo, error) {
+	budget := &extractBudget{lim: lim}
 	var infos []DebInfo
 	type link struct{ name, target string }
 	var links []link
@@ -371,7 +387,14 @@ func ExtractDebs(debs []string, root string) ([]DebInfo, error) {
 				if rel, ok := strings.CutPrefix(dst, "boot/vmlinuz-"); ok {
 					info.Kernels = append(info.Kernels, rel)
 				}
-				return writeStaged(root, dst, r)
+				if h.Size > lim.File {
+					return &LimitError{File: name, What: fmt.Sprintf("declared size %d bytes", h.Size), Limit: lim.File, Env: EnvMaxFileSize}
+				}
+				lr, err := budget.file(name, r)
+				if err != nil {
+					return err
+				}
+				return writeStaged(root, dst, lr)
 			},
 		})
 		if err != nil {
@@ -392,7 +415,10 @@ func ExtractDebs(debs []string, root string) ([]DebInfo, error) {
 			if err != nil {
 				continue
 			}
-			err = writeStaged(root, l.name, src)
+			lr, err := budget.file(l.name, src)
+			if err == nil {
+				err = writeStaged(root, l.name, lr)
+			}
 			src.Close()
 			if err != nil {
 				return nil, err
@@ -417,6 +443,10 @@ func writeStaged(root, name string, r io.Reader) error {
 	}
 	if _, err := io.Copy(f, r); err != nil {
 		f.Close()
+		var le *LimitError
+		if errors.As(err, &le) {
+			return err // names the file already
+		}
 		return fmt.Errorf("write %s: %w", name, err)
 	}
 	return f.Close()

@@ -72,9 +72,20 @@ func (b *Builder) fetchURL(ctx context.Context, u string) (p string, downloaded 
 	if resp.StatusCode != http.StatusOK {
 		return "", false, &FileError{u, "download", fmt.Errorf("HTTP %s", resp.Status)}
 	}
-	n, err := io.Copy(tmp, resp.Body)
+	lim, err := DefaultLimits()
+	if err != nil {
+		return "", false, err
+	}
+	tooBig := &LimitError{File: u, What: "download size", Limit: lim.Download, Env: EnvMaxDownloadSize}
+	if resp.ContentLength > lim.Download {
+		return "", false, tooBig
+	}
+	n, err := io.Copy(tmp, io.LimitReader(resp.Body, lim.Download+1))
 	if err != nil {
 		return "", false, &FileError{u, "download", err}
+	}
+	if n > lim.Download {
+		return "", false, tooBig
 	}
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
 		return "", false, &FileError{u, "download", fmt.Errorf("%w: got %d of %d bytes", ErrTruncated, n, resp.ContentLength)}

@@ -8,11 +8,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/srutest/srutest/internal/proc"
 )
 
 // hostTool is one program copied from the host into the initramfs.
@@ -139,8 +140,7 @@ func collectHostTools(ctx context.Context) (*toolSet, error) {
 func busyboxApplets(ctx context.Context, bin string) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "--list")
-	cmd.WaitDelay = time.Second
+	cmd := proc.Command(ctx, time.Second, bin, "--list")
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {

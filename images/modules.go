@@ -3,6 +3,7 @@ package images
 import (
 	"bytes"
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -147,13 +148,20 @@ func modinfoGraph(relDir string, wanted []string) (*DepGraph, error) {
 	return g, nil
 }
 
-// readModule reads a module file and decompresses it by its suffix.
+// readModule reads a module file, decompressing it by its suffix as it
+// streams in, and fails with a *LimitError when the module (compressed or
+// not) is larger than the file limit (DefaultLimits).
 func readModule(p string) ([]byte, error) {
-	raw, err := os.ReadFile(p)
+	lim, err := DefaultLimits()
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
 	if err != nil {
 		return nil, fmt.Errorf("read module: %w", err)
 	}
-	b, err := decompressModule(path.Base(filepath.ToSlash(p)), raw)
+	defer f.Close()
+	b, err := decompressModuleLimited(path.Base(filepath.ToSlash(p)), f, lim.File)
 	if err != nil {
 		return nil, fmt.Errorf("module %s: %w", p, err)
 	}
@@ -161,27 +169,34 @@ func readModule(p string) ([]byte, error) {
 }
 
 // decompressModule returns the plain ELF of a .ko, .ko.xz, .ko.zst or
-// .ko.gz file's contents.
+// .ko.gz file's contents, within the default file limit.
 func decompressModule(name string, raw []byte) ([]byte, error) {
+	return decompressModuleLimited(name, bytes.NewReader(raw), 128<<20)
+}
+
+// decompressModuleLimited streams r through the decompressor its name
+// asks for and returns at most max bytes; a bigger module is a
+// *LimitError, never a silently cut ELF.
+func decompressModuleLimited(name string, raw io.Reader, max int64) ([]byte, error) {
 	var r io.Reader
 	switch {
 	case strings.HasSuffix(name, ".ko"):
-		return raw, nil
+		r = raw
 	case strings.HasSuffix(name, ".ko.xz"):
-		zr, err := xz.NewReader(bytes.NewReader(raw))
+		zr, err := xz.NewReader(raw)
 		if err != nil {
 			return nil, fmt.Errorf("xz: %w", err)
 		}
 		r = zr
 	case strings.HasSuffix(name, ".ko.zst"):
-		zr, err := zstd.NewReader(bytes.NewReader(raw), zstd.WithDecoderConcurrency(1))
+		zr, err := zstd.NewReader(raw, zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			return nil, fmt.Errorf("zstd: %w", err)
 		}
 		defer zr.Close()
 		r = zr
 	case strings.HasSuffix(name, ".ko.gz"):
-		zr, err := gzip.NewReader(bytes.NewReader(raw))
+		zr, err := gzip.NewReader(raw)
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
@@ -189,11 +204,12 @@ func decompressModule(name string, raw []byte) ([]byte, error) {
 	default:
 		return nil, fmt.Errorf("not a module file name")
 	}
-	b, err := io.ReadAll(io.LimitReader(r, 256<<20))
-	if err != nil {
+	b, err := readCapped(r, name, "decompressed module size", EnvMaxFileSize, max)
+	var le *LimitError
+	if err != nil && !errors.As(err, &le) {
 		return nil, fmt.Errorf("decompress: %w", err)
 	}
-	return b, nil
+	return b, err
 }
 
 // plainPath is a module path with its compression suffix removed.

@@ -36,7 +36,7 @@ func TestRealDebianKernelsViaApt(t *testing.T) {
 	}
 	needTool(t, "apt-get")
 	if _, err := collectHostTools(context.Background()); err != nil {
-		t.Skipf("host tools: %v", err)
+		testutil.Unavailable(t, "host tools: %v (make deps)", err)
 	}
 	cases := realKernelCases(t)
 	dir := t.TempDir()

@@ -7,13 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/srutest/srutest/internal/proc"
 	"github.com/srutest/srutest/kconfig"
 )
 
@@ -139,7 +138,11 @@ func (b *Builder) buildFromSource(ctx context.Context, raw string, s SourceSpec)
 	out := filepath.Join(b.cacheDir(), dirKbuild, "out-"+keyOf(id...)[:16])
 	args = append(args, "--out", out)
 
-	cmd := exec.Command("bash", args...)
+	// make spawns a tree of compilers: internal/proc stops the whole
+	// process group on cancel (SIGTERM, SIGKILL 10 s later: make passes
+	// SIGTERM on and removes half-written targets) and kills it if srutest
+	// dies mid-build.
+	cmd := proc.Command(ctx, 10*time.Second, "bash", args...)
 	var stdout bytes.Buffer
 	cmd.Stdout = &stdout
 	// The script's own progress lines go to the log; the compiler's chatter
@@ -156,24 +159,9 @@ func (b *Builder) buildFromSource(ctx context.Context, raw string, s SourceSpec)
 	progress := &lineFilter{prefix: "build-kernel: ", w: b.Log}
 	tail := &tailBuffer{max: 4 << 10}
 	cmd.Stderr = io.MultiWriter(logFile, progress, tail)
-	// make spawns a tree of compilers: cancel the whole process group.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	b.logf("building kernel from %s (%s)", s.Source, raw)
-	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("kernel build: %w", err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err = <-done:
-	case <-ctx.Done():
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case err = <-done:
-		case <-time.After(10 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			err = <-done
-		}
+	err = cmd.Run()
+	if ctx.Err() != nil {
 		return "", fmt.Errorf("kernel build interrupted: %w", ctx.Err())
 	}
 	if err != nil {

@@ -20,12 +20,14 @@ import (
 
 // File is the parsed YAML document.
 type File struct {
-	Name        string       `yaml:"name"`
-	Description string       `yaml:"description"`
-	Bug         string       `yaml:"bug"`
-	Series      string       `yaml:"series"`
-	Archive     string       `yaml:"archive"` // default Ubuntu archive URL for ubuntu entries
-	Keyring     string       `yaml:"keyring"` // OpenPGP keyring for ubuntu entries (default: embedded)
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	Bug         string `yaml:"bug"`
+	Series      string `yaml:"series"`
+	Archive     string `yaml:"archive"` // default Ubuntu archive URL for ubuntu entries
+	// Keyring and MemoryMB are decoded only to be refused (validate): they
+	// used to be accepted and ignored; --keyring and --memory set them.
+	Keyring     string       `yaml:"keyring"`
 	MemoryMB    int          `yaml:"memory_mb"`
 	Scenarios   []Name       `yaml:"scenarios"` // default: all MPTCP scenarios
 	Kernels     []KernelDecl `yaml:"kernels"`
@@ -188,6 +190,12 @@ var validOutcomes = map[string]bool{"PASS": true, "FAIL": true, "ERROR": true, "
 var validPockets = map[string]bool{"release": true, "updates": true, "security": true, "proposed": true, "backports": true}
 
 func (f *File) validate(known []string) error {
+	if f.Keyring != "" {
+		return errors.New("keyring: is not read from plan files (it would be ignored): pass --keyring")
+	}
+	if f.MemoryMB != 0 {
+		return errors.New("memory_mb: is not read from plan files (it would be ignored): pass --memory")
+	}
 	isKnown := map[string]bool{}
 	for _, k := range known {
 		isKnown[k] = true
@@ -245,7 +253,7 @@ func (f *File) validate(known []string) error {
 			}
 		}
 	}
-	return nil
+	return f.checkDirNames(known)
 }
 
 // Spec returns the kernel spec string images.Builder understands.

@@ -16,12 +16,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/srutest/srutest/images"
+	"github.com/srutest/srutest/internal/termtext"
 	"github.com/srutest/srutest/plan"
 	"github.com/srutest/srutest/report"
 	"github.com/srutest/srutest/scenarios"
@@ -163,24 +163,17 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 
 func (r *Runner) logf(format string, args ...any) {
 	if r.Log != nil {
-		fmt.Fprintf(r.Log, format+"\n", args...)
+		// Reasons quote guest output: no escape sequence reaches the terminal.
+		fmt.Fprintln(r.Log, termtext.Clean(fmt.Sprintf(format, args...)))
 	}
 }
 
-var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._+-]+`)
-
-// Slug turns a kernel name into a directory name.
-func Slug(s string) string {
-	s = unsafeChars.ReplaceAllString(s, "_")
-	if len(s) > 80 {
-		s = s[:80]
-	}
-	return strings.Trim(s, "_.")
-}
+// Slug turns a kernel or scenario name into a directory name (plan.DirName;
+// plan files with names that give "" or collide are rejected at load).
+func Slug(s string) string { return plan.DirName(s) }
 
 func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, b built, repros map[string]plan.Repro) report.Kernel {
 	kr := report.Kernel{Name: k.Name, Spec: k.Spec, Role: k.Role, Pocket: k.Pocket}
-	kdir := filepath.Join(r.Out, Slug(k.Name))
 	errorAll := func(reason, console string) report.Kernel {
 		kr.Error = reason
 		for _, it := range k.Scenarios {
@@ -188,7 +181,8 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, b built, repros m
 		}
 		return kr
 	}
-	if err := os.MkdirAll(kdir, 0o755); err != nil {
+	kdir, err := ownedDir(r.Out, Slug(k.Name), false)
+	if err != nil {
 		return errorAll("artifacts dir: "+err.Error(), "")
 	}
 	if b.err != nil {
@@ -456,14 +450,15 @@ func (g *guestSlot) runTogether(ctx context.Context, batch []item, round int) []
 	return out
 }
 
-// artifactsDir is where a cell's run keeps its evidence: <kernel>/<scenario>
-// for the first run, <kernel>/<scenario>/repeat-<n> for the others.
-func artifactsDir(kdir, scenario string, round int) string {
-	d := filepath.Join(kdir, Slug(scenario))
-	if round > 1 {
-		d = filepath.Join(d, fmt.Sprintf("repeat-%d", round))
+// artifactsDir makes (empty) the directory where a cell's run keeps its
+// evidence: <kernel>/<scenario> for the first run, <kernel>/<scenario>/repeat-<n>
+// for the others. Only directories srutest made are ever emptied (ownedDir).
+func artifactsDir(kdir, scenario string, round int) (string, error) {
+	d, err := ownedDir(kdir, Slug(scenario), round == 1)
+	if err != nil || round == 1 {
+		return d, err
 	}
-	return d
+	return ownedDir(d, fmt.Sprintf("repeat-%d", round), true)
 }
 
 // cellPlace is where a cell runs: its slot among the of cells that run at
@@ -482,8 +477,10 @@ func (r *Runner) runCell(ctx context.Context, m Guest, x item, at cellPlace, kdi
 	slot, round := at.slot, at.round
 	t0 := time.Now()
 	it := x.it
-	adir := artifactsDir(kdir, it.Scenario, round)
-	os.RemoveAll(adir)
+	adir, err := artifactsDir(kdir, it.Scenario, round)
+	if err != nil {
+		return report.Cell{Scenario: it.Scenario, Outcome: report.Error, Expected: it.Expected, Reason: "artifacts dir: " + err.Error()}
+	}
 	if x.sc == nil {
 		return report.Cell{Scenario: it.Scenario, Outcome: report.Error, Expected: it.Expected, Reason: "unknown scenario"}
 	}
@@ -535,10 +532,7 @@ func alive(ctx context.Context, m Guest) bool {
 }
 
 func saveConsole(m Guest, kdir string, n int) {
-	data, err := os.ReadFile(m.Console())
-	if err == nil {
-		os.WriteFile(filepath.Join(kdir, fmt.Sprintf("console-%d.log", n)), data, 0o644)
-	}
+	copyHeadTail(m.Console(), filepath.Join(kdir, fmt.Sprintf("console-%d.log", n)), maxConsoleSaved/2, maxConsoleSaved/2)
 }
 
 // maxConsoleExcerpt bounds a cell's console.txt (a looping trace can print

@@ -50,7 +50,6 @@ func (g *fakeGuest) Exec(ctx context.Context, cmd string) (scenarios.ExecResult,
 		return scenarios.ExecResult{Stdout: []byte("6.99.0-fake\n")}, nil
 	case strings.Contains(cmd, "FAKE-CRASH"):
 		go func() {
-			time.Sleep(20 * time.Millisecond)
 			g.appendConsole("[ 12.3] BUG: kernel NULL pointer dereference, address: 0000000000000008\n")
 			g.mu.Lock()
 			g.crashed = &vm.CrashError{Title: "BUG: kernel NULL pointer dereference", Output: "[ 12.3] BUG: kernel NULL pointer dereference, address: 0000000000000008"}

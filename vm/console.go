@@ -2,6 +2,7 @@ package vm
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -21,6 +22,12 @@ const maxConsoleMem = 1 << 20
 // maxStderrMem bounds QEMU's own stderr kept in memory.
 const maxStderrMem = 64 << 10
 
+// maxConsoleFile bounds the serial log on disk: QEMU appends to it without
+// limit, so a guest flooding its console (a printk loop) would fill the
+// disk. Past it the guest counts as crashed ("console flood") and is
+// stopped like any crashed guest. A var for tests.
+var maxConsoleFile int64 = 256 << 20
+
 // consoleWatcher tails the serial log and QEMU's stderr, records the first
 // kernel crash line and the optional marker line as they appear.
 type consoleWatcher struct {
@@ -36,6 +43,7 @@ type consoleWatcher struct {
 	isCrashed bool
 	crashAt   time.Time
 	qemuFatal string // see fatalQEMUMessage
+	flooded   bool   // the console file passed maxConsoleFile
 
 	crashCh  chan struct{}
 	markerCh chan struct{}
@@ -95,6 +103,10 @@ func (w *consoleWatcher) poll() {
 	b := readFrom(w.path, &w.off, maxConsoleMem)
 	if len(b) == 0 {
 		return
+	}
+	if w.off > maxConsoleFile && !w.flooded {
+		w.flooded = true
+		w.markCrashed()
 	}
 	w.buf = append(w.buf, b...)
 	if n := len(w.buf) - maxConsoleMem; n > 0 {
@@ -173,6 +185,9 @@ func (w *consoleWatcher) crash() string {
 	}
 	if w.qemuFatal != "" {
 		return w.qemuFatal
+	}
+	if w.flooded {
+		return fmt.Sprintf("console flood: the guest wrote more than %d MiB to its console", maxConsoleFile>>20)
 	}
 	return "crash"
 }

@@ -1,7 +1,6 @@
 package vm
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +9,9 @@ import (
 	"time"
 
 	"golang.org/x/crypto/ssh"
+
+	"github.com/srutest/srutest/internal/bounded"
+	"github.com/srutest/srutest/internal/termtext"
 )
 
 // abortGrace is how long an aborted session gets to wind down (its output
@@ -21,11 +23,20 @@ const abortGrace = 2 * time.Second
 // exit code. A non-zero exit is not an error. When ctx ends the remote
 // process is sent SIGKILL and an error wrapping ctx.Err() is returned; a
 // crash seen on the console while cmd runs returns a *CrashError at once.
+//
+// Output is bounded: of each stream at most MaxExecOutput bytes are kept,
+// half from the start and half from the end, with a line saying how many
+// bytes were cut between them (a reproducer running `yes` until its
+// timeout must not grow srutest's memory).
 func (m *Machine) Exec(ctx context.Context, cmd string) (Result, error) {
-	var stdout, stderr bytes.Buffer
-	code, err := m.ExecStream(ctx, cmd, nil, &stdout, &stderr)
+	stdout := bounded.New(MaxExecOutput/2, MaxExecOutput/2)
+	stderr := bounded.New(MaxExecOutput/2, MaxExecOutput/2)
+	code, err := m.ExecStream(ctx, cmd, nil, stdout, stderr)
 	return Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes(), ExitCode: code}, err
 }
+
+// MaxExecOutput bounds each output stream Exec keeps (see Exec).
+const MaxExecOutput = 8 << 20
 
 // ExecStream runs cmd with the given streams (stdin may be nil) and returns
 // its exit code; errors as for Exec. A command killed by a signal reports
@@ -208,6 +219,7 @@ func (g *gate) shut() {
 // logf writes one progress line to w, if any.
 func logf(w io.Writer, format string, args ...any) {
 	if w != nil {
-		fmt.Fprintf(w, format+"\n", args...)
+		// vm messages quote the guest (agent errors, console lines).
+		fmt.Fprintln(w, termtext.Clean(fmt.Sprintf(format, args...)))
 	}
 }

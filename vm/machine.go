@@ -332,13 +332,14 @@ func (m *Machine) setTiming(k string, d time.Duration) {
 
 // Graceful shutdown steps, each bounded.
 const (
-	poweroffWait = 2 * time.Second // guest agent powers off (reboot(2) in an initramfs: ~0.1 s)
-	quitWait     = 2 * time.Second // QMP quit
-	killWait     = 5 * time.Second // after SIGKILL: only the reaper's latency
+	poweroffWait = 2 * time.Second           // guest agent powers off (reboot(2) in an initramfs: ~0.1 s)
+	quitWait     = 2 * time.Second           // QMP quit
+	killWait     = termGrace + 5*time.Second // SIGTERM, SIGKILL after termGrace, then only the reaper's latency
 )
 
 // Close shuts the machine down: SSH global request "srutest-poweroff",
-// then QMP "quit", then SIGKILL to the process group, each step bounded.
+// then QMP "quit", then SIGTERM and SIGKILL to the process group, each
+// step bounded.
 // It always reaps QEMU and removes the temp dir. Close is idempotent.
 func (m *Machine) Close() error {
 	m.closeOnce.Do(func() { m.closeErr = m.close() })
@@ -366,7 +367,7 @@ func (m *Machine) close() error {
 	if !m.proc.hasExited() {
 		m.proc.kill()
 		if !m.proc.waitExit(killWait) {
-			errs = append(errs, fmt.Errorf("vm: close: qemu pid %d not reaped %s after SIGKILL", m.proc.cmd.Process.Pid, killWait))
+			errs = append(errs, fmt.Errorf("vm: close: qemu pid %d not reaped %s after SIGTERM/SIGKILL", m.proc.cmd.Process.Pid, killWait))
 		}
 	}
 	if m.client != nil {

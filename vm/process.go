@@ -2,20 +2,19 @@ package vm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/srutest/srutest/internal/proc"
 )
 
 // qemuProc is a running QEMU. Exactly one goroutine (started by startQEMU)
 // calls Wait; everyone else waits on exited.
 type qemuProc struct {
-	cmd    *exec.Cmd
+	cmd    *proc.Cmd
 	cancel context.CancelFunc
 	exited chan struct{}
 	err    error // Wait's result; read only after exited is closed
@@ -25,18 +24,14 @@ type qemuProc struct {
 // SIGKILL from os/exec.
 const termGrace = 3 * time.Second
 
-// startQEMU starts argv in its own process group with a parent-death
-// SIGKILL, stdin and stdout on /dev/null and stderr into the given file.
+// startQEMU starts argv through internal/proc (own process group,
+// parent-death SIGKILL, a guard that kills the whole group — a wrapper
+// script's children included — when srutest dies), stdin and stdout on
+// /dev/null and stderr into the given file.
 func startQEMU(argv []string, stderr *os.File) (*qemuProc, error) {
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd := proc.Command(ctx, termGrace, argv[0], argv[1:]...)
 	cmd.Stderr = stderr
-	// Pdeathsig fires when the thread that forked exits; Go threads live as
-	// long as the process unless a goroutine exits while locked to one,
-	// which this package never does.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	cmd.Cancel = func() error { return signalGroup(cmd.Process.Pid, syscall.SIGTERM) }
-	cmd.WaitDelay = termGrace
 	if err := cmd.Start(); err != nil {
 		cancel()
 		return nil, err
@@ -50,21 +45,14 @@ func startQEMU(argv []string, stderr *os.File) (*qemuProc, error) {
 	return p, nil
 }
 
-// signalGroup signals QEMU's process group (a wrapper script's children
-// included). A group already gone is not an error.
-func signalGroup(pid int, sig syscall.Signal) error {
-	if err := syscall.Kill(-pid, sig); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return err
-	}
-	return nil
-}
-
-// kill sends SIGKILL to the group unless QEMU has been reaped already.
+// kill stops QEMU through its context: SIGTERM to the group, SIGKILL
+// termGrace later if it is still there (Close has tried power-off and QMP
+// quit before; a QEMU that ignores those still gets a clean signal first).
 func (p *qemuProc) kill() {
 	select {
 	case <-p.exited:
 	default:
-		signalGroup(p.cmd.Process.Pid, syscall.SIGKILL)
+		p.cancel()
 	}
 }
 

@@ -2,6 +2,7 @@ package vm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -66,8 +67,17 @@ func (m *Machine) Pull(ctx context.Context, remote, local string) error {
 			return err
 		}
 		defer os.Remove(tmp.Name()) // no-op after the rename
-		if _, err := src.WriteTo(tmp); err != nil {
+		tooBig := fmt.Errorf("%w: %s (%d bytes) is over the %d MiB pull limit: not copied", ErrPullTooBig, remote, st.Size(), maxPull>>20)
+		if st.Size() > maxPull {
 			tmp.Close()
+			return tooBig
+		}
+		// The file may still grow while it is read: the cap holds anyway.
+		if _, err := src.WriteTo(&capWriter{w: tmp, left: maxPull}); err != nil {
+			tmp.Close()
+			if errors.Is(err, ErrPullTooBig) {
+				return tooBig
+			}
 			return fmt.Errorf("read %s from guest: %w", remote, err)
 		}
 		if err := tmp.Chmod(st.Mode().Perm()); err != nil {
@@ -79,6 +89,27 @@ func (m *Machine) Pull(ctx context.Context, remote, local string) error {
 		}
 		return commit(func() error { return os.Rename(tmp.Name(), local) })
 	})
+}
+
+// maxPull bounds one file pulled from the guest (evidence files are
+// kilobytes; a reproducer's output dir could hold anything). A var for tests.
+var maxPull int64 = 256 << 20
+
+// ErrPullTooBig: a file in the guest is larger than the pull limit.
+var ErrPullTooBig = errors.New("vm: file too big to pull")
+
+// capWriter fails once more than left bytes were written.
+type capWriter struct {
+	w    io.Writer
+	left int64
+}
+
+func (c *capWriter) Write(p []byte) (int, error) {
+	if int64(len(p)) > c.left {
+		return 0, ErrPullTooBig
+	}
+	c.left -= int64(len(p))
+	return c.w.Write(p)
 }
 
 // sftpDo runs fn against a fresh SFTP session, bounded by ctx and by the

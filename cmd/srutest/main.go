@@ -23,6 +23,7 @@ import (
 	"syscall"
 
 	"github.com/srutest/srutest/agent"
+	"github.com/srutest/srutest/internal/termtext"
 	"github.com/srutest/srutest/vm"
 )
 
@@ -50,9 +51,11 @@ func exitCode(err error) int {
 	if errors.As(err, &ee) {
 		return ee.code
 	}
-	fmt.Fprintln(os.Stderr, "srutest:", err)
+	// Errors and console lines quote the guest: print them without its
+	// control characters (no escape sequences on the user's terminal).
+	fmt.Fprintln(os.Stderr, "srutest:", termtext.Clean(err.Error()))
 	if out := consoleOf(err); out != "" {
-		fmt.Fprintf(os.Stderr, "srutest: last console lines:\n%s\n", indent(out, "  | "))
+		fmt.Fprintf(os.Stderr, "srutest: last console lines:\n%s\n", indent(termtext.Clean(out), "  | "))
 	}
 	if errors.Is(err, context.Canceled) {
 		return 130

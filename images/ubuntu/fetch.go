@@ -16,6 +16,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/srutest/srutest/internal/flock"
 )
 
 // fetcher is the HTTP side: bounded, retried, verified.
@@ -193,16 +195,39 @@ func (f *fetcher) getSmall(ctx context.Context, url string, max int64) ([]byte, 
 }
 
 // download fetches url into dst, which must end up with exactly size bytes
-// hashing to sum. Bytes go to a hidden ".partial" file beside dst, which is
-// renamed to dst only after the hash matched; a broken transfer resumes from
-// what the partial file holds (HTTP Range), up to f.attempts tries. On
-// failure the partial file is removed: nothing unverified is left behind.
+// hashing to sum. Processes sharing the cache (CI shards on one box) take
+// turns per destination through a flock on ".<name>.lock"; the one holding
+// it writes into its own temp file ".<name>.<random>.partial", which is
+// renamed to dst only after the hash matched, and dst is checked again
+// after the rename. A broken transfer resumes from what the temp file holds
+// (HTTP Range), up to f.attempts tries. On failure the temp file is
+// removed: nothing unverified is left behind, and no other process's file
+// is ever touched.
 func (f *fetcher) download(ctx context.Context, url, dst string, size int64, sum string) (err error) {
+	if ok, _ := fileMatches(dst, size, sum); ok {
+		f.progress.add(size)
+		// Last use, for `srutest cache prune --older-than`.
+		now := time.Now()
+		os.Chtimes(dst, now, now)
+		return nil
+	}
+	dir, base := filepath.Dir(dst), filepath.Base(dst)
+	lock, err := flock.Acquire(ctx, filepath.Join(dir, "."+base+".lock"))
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock()
+	// Another process may have finished it while this one waited.
 	if ok, _ := fileMatches(dst, size, sum); ok {
 		f.progress.add(size)
 		return nil
 	}
-	partial := filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".partial")
+	tmp, err := os.CreateTemp(dir, "."+base+".*"+partialSuffix)
+	if err != nil {
+		return fmt.Errorf("download %s: %w", url, err)
+	}
+	partial := tmp.Name()
+	tmp.Close()
 	defer func() {
 		if err != nil {
 			os.Remove(partial)
@@ -220,13 +245,18 @@ func (f *fetcher) download(ctx context.Context, url, dst string, size int64, sum
 			if err := os.Rename(partial, dst); err != nil {
 				return fmt.Errorf("install %s: %w", dst, err)
 			}
+			// What is at dst now is what every reader gets: check it there.
+			if ok, err := fileMatches(dst, size, sum); !ok {
+				os.Remove(dst)
+				return fmt.Errorf("install %s: %w: changed after verification (%v)", dst, ErrHashMismatch, err)
+			}
 			return nil
 		}
 		last = err
 		if errors.Is(err, ErrHashMismatch) {
 			// The bytes on disk are wrong; only a fresh full copy can help,
 			// and only if this one was pieced together from a resume.
-			os.Remove(partial)
+			os.Truncate(partial, 0)
 		}
 		if !retryable(err) && !errors.Is(err, errResumedMismatch) {
 			break
@@ -237,6 +267,10 @@ func (f *fetcher) download(ctx context.Context, url, dst string, size int64, sum
 	}
 	return last
 }
+
+// partialSuffix ends the name of a download in progress; `srutest cache
+// prune` removes stale ones (a SIGKILLed run leaves its temp file).
+const partialSuffix = ".partial"
 
 var errResumedMismatch = errors.New("resumed download did not verify")
 
@@ -251,7 +285,7 @@ func (f *fetcher) downloadOnce(ctx context.Context, url, partial string, size in
 	}
 	body, start, done, err := f.open(ctx, url, have)
 	if errors.Is(err, errRangeNotSatisfiable) {
-		os.Remove(partial)
+		os.Truncate(partial, 0)
 		return err
 	}
 	if err != nil {
@@ -322,7 +356,7 @@ func hashPrefix(p string, h hash.Hash, size int64) (int64, error) {
 	}
 	if n > size {
 		h.Reset()
-		os.Remove(p)
+		os.Truncate(p, 0)
 		return 0, nil
 	}
 	return n, nil

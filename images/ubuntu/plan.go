@@ -80,6 +80,9 @@ func (r *Resolver) Plan(ctx context.Context, q Query) (*Resolution, error) {
 	if err := rel.CheckFor(res.Dist, r.Now()); err != nil {
 		return nil, fmt.Errorf("%s/InRelease: %w", distURL, err)
 	}
+	if err := r.checkReleaseDate(ctx, res.Archive, res.Dist, rel.Date); err != nil {
+		return nil, fmt.Errorf("%s/InRelease: %w", distURL, err)
+	}
 
 	pkgData, err := r.fetchIndex(ctx, f, distURL, rel, "main/binary-amd64/Packages")
 	if err != nil {

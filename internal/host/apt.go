@@ -6,12 +6,13 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/srutest/srutest/internal/bounded"
 	"github.com/srutest/srutest/internal/debver"
+	"github.com/srutest/srutest/internal/proc"
 )
 
 // Apt is what srutest asks the host's apt: which versions of a package the
@@ -106,17 +107,17 @@ func DependsNames(field string) []string {
 	return out
 }
 
-// AptCache asks the real apt-cache, with a C locale (its output is parsed).
+// AptCache asks the real apt-cache, with a C locale (its output is parsed),
+// through internal/proc like every child of srutest.
 type AptCache struct{}
 
 func (AptCache) run(ctx context.Context, args ...string) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "apt-cache", args...)
+	cmd := proc.Command(ctx, 5*time.Second, "apt-cache", args...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C", "LANG=C")
-	cmd.WaitDelay = 5 * time.Second
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	out, errb := bounded.New(64<<20, 0), bounded.New(8<<10, 8<<10)
+	cmd.Stdout, cmd.Stderr = out, errb
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("apt-cache %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(errb.String()))
 	}
