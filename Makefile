@@ -4,7 +4,7 @@ BIN     := bin
 # srutest becomes the guest's /init and srutest-pair runs in the guest: both static.
 export CGO_ENABLED := 0
 
-.PHONY: all build deps deps-test demo backport test test-unit test-e2e fuzz lint bench clean
+.PHONY: all build deps deps-test demo backport backport-ubuntu test test-unit test-e2e fuzz lint bench clean
 
 all: build
 
@@ -37,6 +37,17 @@ backport: deps-test build
 	@plan='$(BACKPORT_PLAN)'; [ -n "$$plan" ] || plan=$$($(BIN)/srutest host plan backport) || exit 1; \
 	echo "$(BIN)/srutest run $$plan --out results/backport"; \
 	$(BIN)/srutest run "$$plan" --out results/backport
+
+# Backport validation on Ubuntu's own trees (linux-source-<x.y.z> fetched
+# and verified through the archive) for noble, plucky and jammy: the GA tree
+# as shipped, the GA tree + 648de37416b3, the current tree with it reverted.
+# Not part of make test: it needs the real archive and builds six kernels
+# (build trees cached under <cache>/kbuild; see README for the cost).
+BACKPORT_SERIES ?= noble plucky jammy
+backport-ubuntu: deps-test build
+	@rc=0; for s in $(BACKPORT_SERIES); do \
+	  $(BIN)/srutest run backport-ubuntu/$$s.yaml --out results/backport-$$s || rc=$$?; \
+	done; exit $$rc
 
 # Everything CI runs: lint, unit tests (race detector), end-to-end tests that
 # boot real Debian kernels under QEMU (TCG when there is no KVM), including

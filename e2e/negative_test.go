@@ -106,3 +106,21 @@ func TestE2ENegativeControl(t *testing.T) {
 		}
 	}
 }
+
+// linuxSource612 is Debian's 6.12 source tarball, which the bisect and
+// source-backport tests are written against (byte-exact tarball in the
+// loopback archive, 6.12.117 releases).
+const linuxSource612 = "/usr/src/linux-source-6.12.tar.xz"
+
+// needLinuxSource612 stops t unless the host is Debian with
+// linux-source-6.12 installed. On Ubuntu those tests are skipped, saying so:
+// they are not yet ported to the host's kernel source (needKernelSource).
+func needLinuxSource612(t *testing.T) {
+	t.Helper()
+	if p := needHost(t); p.Distro != host.Debian {
+		t.Skipf("written against Debian's linux-source-6.12; this host (%s) builds %s instead: not ported yet", p.OS, p.Source.Package)
+	}
+	if _, err := os.Stat(linuxSource612); err != nil {
+		testutil.Unavailable(t, "%v (apt-get install linux-source-6.12; make test installs it)", err)
+	}
+}

@@ -208,8 +208,17 @@ func (b *Builder) Build(ctx context.Context, spec string) (img *Image, err error
 		}
 	case "source":
 		ss, _ := parseSourceSpec(spec, sp.Args) // checked by ParseSpec
+		tm.start("fetch")
+		treeMeta, err := b.resolveTree(ctx, &ss)
+		if err != nil {
+			return nil, err
+		}
 		tm.start("kernel build")
 		bz, err := b.buildFromSource(ctx, spec, ss)
+		var pe *PatchError
+		if errors.As(err, &pe) && treeMeta["source_tree"] != "" {
+			pe.Tree = treeMeta["source_tree"]
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -218,6 +227,9 @@ func (b *Builder) Build(ctx context.Context, spec string) (img *Image, err error
 			return nil, err
 		}
 		src.desc = spec
+		for k, v := range treeMeta {
+			src.meta[k] = v
+		}
 	default:
 		r := b.Resolvers[sp.Kind]
 		if r == nil {

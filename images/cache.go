@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"time"
 )
@@ -141,6 +142,12 @@ func List(cacheDir string) ([]Entry, error) {
 	}
 	// source: builds: extracted trees, build trees, bzImage outputs.
 	if err := layer(dirKbuild, "kbuild", ""); err != nil {
+		return nil, err
+	}
+	// trees/ holds one tarball dir per source package: list (and age)
+	// those, not trees/ as a whole.
+	out = slices.DeleteFunc(out, func(e Entry) bool { return e.Kind == "kbuild" && e.Key == dirTrees })
+	if err := layer(filepath.Join(dirKbuild, dirTrees), "kbuild", ""); err != nil {
 		return nil, err
 	}
 	debRoot := filepath.Join(cacheDir, dirDebs)

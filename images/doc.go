@@ -4,8 +4,10 @@
 //
 // It owns, in data-flow order:
 //
-//   - spec parsing (ParseSpec): apt:, deb:, dir:, bzimage:, bare *.deb, and
-//     kinds served by registered Resolvers (ubuntu: lives in images/ubuntu);
+//   - spec parsing (ParseSpec): apt:, deb:, dir:, bzimage:, source:, bare
+//     *.deb, and kinds served by registered Resolvers (ubuntu: lives in
+//     images/ubuntu); a source: tree may itself come from a Resolver that is
+//     also a SourceResolver (source:ubuntu:noble: linux-source-6.8.0);
 //   - fetching: host `apt-get download` for apt:, HTTP(S) for deb: URLs;
 //   - .deb extraction in pure Go (ar + data.tar.{xz,zst,gz}), path-traversal
 //     safe;
@@ -25,6 +27,10 @@
 //	debs/apt/           .deb files fetched by apt-get download
 //	debs/url/<sha256>/  .deb files fetched from deb: URLs
 //	debs/<kind>/        .deb files fetched by a registered Resolver
+//	debs/<kind>-source/ source packages fetched by a SourceResolver
+//	kbuild/             source: builds (kconfig/build-kernel.sh: src-*, build-*,
+//	                    out-*) and trees/<package>/ (tarballs taken out of
+//	                    source packages)
 //	tmp/                work dirs; every entry above appears by rename only
 //
 // Environment:

@@ -164,6 +164,9 @@ func (b *Builder) buildFromSource(ctx context.Context, raw string, s SourceSpec)
 	if ctx.Err() != nil {
 		return "", fmt.Errorf("kernel build interrupted: %w", ctx.Err())
 	}
+	if pe := patchError(err, out, s); pe != nil {
+		return "", pe
+	}
 	if err != nil {
 		return "", fmt.Errorf("kernel build from %s failed (%v); full log %s, last lines:\n%s", s.Source, err, logPath, tail.String())
 	}

@@ -150,7 +150,9 @@ func Rebase(spec, dir string) string {
 			args[i] = join(args[i])
 		}
 	case "source":
-		args[0] = join(args[0])
+		if k, _, ok := strings.Cut(args[0], ":"); !ok || !isKindName(k) {
+			args[0] = join(args[0]) // not a resolver's tree (source:ubuntu:noble)
+		}
 		for i := 1; i < len(args); i++ {
 			if k, v, ok := strings.Cut(args[i], "="); ok && k != "localversion" {
 				args[i] = k + "=" + join(v)

@@ -22,7 +22,9 @@
 # The kernel config is `make tinyconfig` plus the fragment (default
 # kconfig/mptcp-guest.config) plus `make olddefconfig`; every CONFIG_X=value
 # line of the fragment must survive olddefconfig or the build stops.
-# On success the path of the bzImage is the last line on stdout.
+# On success the path of the bzImage is the last line on stdout. A patch that
+# does not apply (or revert) exits 3 and leaves <out>/rejects.txt: patch's
+# verdict per hunk and the rejected hunks.
 set -euo pipefail
 
 prog="build-kernel"
@@ -198,6 +200,49 @@ patch_run() {
 	patch -d "$src" -p1 "${dir[@]}" --force --fuzz=0 --no-backup-if-mismatch -r - -s "$@" <"$file"
 }
 
+# reject_report <R|F> <patch> <report>: what a patch that does not apply
+# rejects, for the backporter: patch's own verdict per hunk, whether the
+# change is already there (the patch applies the other way), and the
+# rejected hunks, found by applying it to a scratch copy of the files it
+# touches (the tree itself stays pristine).
+reject_report() {
+	local mode=$1 file=$2 report=$3 scratch f other=R
+	[ "$mode" = R ] && other=F
+	scratch=$(mktemp -d)
+	grep -E '^(---|\+\+\+) ' "$file" | awk '{print $2}' | sed -E 's#^[ab]/##' | sort -u |
+		while IFS= read -r f; do
+			case "$f" in /dev/null | */../* | ../*) continue ;; esac
+			if [ -f "$src/$f" ]; then
+				mkdir -p "$scratch/tree/$(dirname "$f")"
+				cp "$src/$f" "$scratch/tree/$f"
+			fi
+		done
+	mkdir -p "$(dirname "$report")"
+	{
+		if [ "$mode" = R ]; then
+			printf 'revert %s: does not apply (in reverse) to %s\n' "$(basename "$file")" "$source_arg"
+		else
+			printf 'patch %s: does not apply to %s\n' "$(basename "$file")" "$source_arg"
+		fi
+		if patch_run "$other" "$file" --dry-run >/dev/null 2>&1; then
+			if [ "$mode" = F ]; then
+				printf 'the tree already carries this change (the patch reverses cleanly)\n'
+			else
+				printf 'the tree does not carry this change (the patch applies forward cleanly)\n'
+			fi
+		fi
+		printf '\n== patch --dry-run\n'
+		patch_run "$mode" "$file" --dry-run 2>&1 || true
+		printf '\n== rejected hunks\n'
+		local dir=()
+		[ "$mode" = R ] && dir=(-R)
+		patch -d "$scratch/tree" -p1 "${dir[@]}" --force --fuzz=0 --no-backup-if-mismatch \
+			-r "$scratch/rejects" -s <"$file" >/dev/null 2>&1 || true
+		cat "$scratch/rejects" 2>/dev/null || printf '(none written)\n'
+	} >"$report"
+	rm -rf "$scratch"
+}
+
 unapply_all() {
 	[ -f "$state" ] || return 0
 	local lines=() line mode file undo
@@ -235,6 +280,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+rm -f "$out/rejects.txt"
 if [ "${#patch_files[@]}" -gt 0 ]; then
 	mkdir -p "$saved"
 	: >"$state"
@@ -242,10 +288,13 @@ if [ "${#patch_files[@]}" -gt 0 ]; then
 		mode=${patch_modes[$i]}
 		file=${patch_files[$i]}
 		if ! patch_run "$mode" "$file" --dry-run >/dev/null; then
+			reject_report "$mode" "$file" "$out/rejects.txt"
 			if [ "$mode" = R ]; then
-				die "$file does not revert cleanly from $src: is that change in this tree?"
+				log "$file does not revert cleanly from $src: is that change in this tree? rejected hunks: $out/rejects.txt"
+			else
+				log "$file does not apply cleanly to $src; rejected hunks: $out/rejects.txt"
 			fi
-			die "$file does not apply cleanly to $src"
+			exit 3
 		fi
 		copy=$saved/$i.patch
 		cp "$file" "$copy"

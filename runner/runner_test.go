@@ -665,3 +665,64 @@ func TestTimeScale(t *testing.T) {
 		}
 	}
 }
+
+// A guest that boots but cannot run its first command is booted again
+// once, instead of making every cell ERROR.
+func TestDeadGuestAfterBootIsRebooted(t *testing.T) {
+	w := &fakeWorld{t: t}
+	r := w.runner(t.TempDir())
+	boot := w.boot
+	r.Boot = func(ctx context.Context, cfg vm.Config) (Guest, error) {
+		g, err := boot(ctx, cfg)
+		if len(w.guests) == 1 {
+			g.(*fakeGuest).wedged = true // SSH gone right after the handshake
+		}
+		return g, err
+	}
+	p := onePlan([]plan.Repro{repro("a", "FAKE-EXIT-0")}, report.Pass)
+	run, err := r.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := run.Kernels[0]
+	if got := outcomes(k); got != "a=PASS" || len(w.guests) != 2 || !w.guests[0].closed {
+		t.Errorf("cells %s on %d guests", got, len(w.guests))
+	}
+	if k.Release != "6.99.0-fake" {
+		t.Errorf("release %q", k.Release)
+	}
+}
+
+// With --repeat, every round tries to boot again: a kernel that boots only
+// sometimes is FLAKY, not ERROR in every round.
+func TestRepeatRetriesBoot(t *testing.T) {
+	w := &fakeWorld{t: t}
+	r := w.runner(t.TempDir())
+	boot := w.boot
+	n := 0
+	r.Boot = func(ctx context.Context, cfg vm.Config) (Guest, error) {
+		n++
+		if n == 1 {
+			return nil, &vm.BootError{Title: "Kernel panic - not syncing: IO-APIC + timer doesn't work!"}
+		}
+		return boot(ctx, cfg)
+	}
+	r.Repeat = 3
+	p := onePlan([]plan.Repro{repro("a", "FAKE-EXIT-0"), repro("b", "FAKE-EXIT-0")}, report.Pass, report.Pass)
+	run, err := r.Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range run.Kernels[0].Cells {
+		var got []string
+		for _, rp := range c.Repeats {
+			got = append(got, string(rp.Outcome))
+		}
+		if strings.Join(got, " ") != "ERROR PASS PASS" || !c.Flaky {
+			t.Errorf("%s: runs %v flaky=%v", c.Scenario, got, c.Flaky)
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d boot attempts, want 2 (one failed in round 1, then one guest for rounds 2-3)", n)
+	}
+}

@@ -79,7 +79,13 @@ func (u UserNet) KArgs() []string { return nil }
 // an oops becomes a panic, a panic reboots immediately, and QEMU's
 // -no-reboot turns that reboot into a QEMU exit. The console watcher still
 // classifies and quotes the crash.
-var baseKArgs = []string{"oops=panic", "panic=-1"}
+//
+// no_timer_check skips the boot-time check that the timer interrupt is
+// routed through the IO-APIC: under TCG on a loaded host the ticks come
+// late and the kernel panics "IO-APIC + timer doesn't work!" (seen on
+// Ubuntu 6.8.0-100 and 6.14.0-15 with host load ~30 on 2 cores) — a
+// harness failure, not the kernel's. VM images set it for the same reason.
+var baseKArgs = []string{"oops=panic", "panic=-1", "no_timer_check"}
 
 // BuildArgs returns QEMU's arguments (without argv[0]) for cfg and devices.
 // It is pure: cfg is used as given (defaults are not applied here).

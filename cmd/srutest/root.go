@@ -44,7 +44,9 @@ Kernel specs (--kernel):
   bzimage:<path>                 a kernel with everything built in
   source:<tarball|tree>[,revert=<patch>][,patch=<patch>][,config=<fragment>][,localversion=<s>]
                                  build a module-free bzImage (tinyconfig + guest fragment;
-                                 build tree cached, so a second variant is incremental)
+                                 build tree cached, so a second variant is incremental;
+                                 the tree may be ubuntu:<series>[-<pocket>][@<version>]: the
+                                 archive's linux-source-<x.y.z>, verified)
   ubuntu:series=noble,pocket=proposed,flavour=generic,meta=linux-image-virtual[,abi=…]`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -60,7 +62,7 @@ Kernel specs (--kernel):
 	pf.StringVar(&g.keyring, "keyring", "", "OpenPGP keyring for the Ubuntu archive (default: embedded Ubuntu archive key)")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "less progress output")
 	root.AddCommand(newBootCmd(g), newShellCmd(g), newRunCmd(g), newScenariosCmd(), newKernelsCmd(g),
-		newCacheCmd(g), newReportCmd(), newCompareCmd(), newMergeCmd(), newBenchCmd(g), newHostCmd())
+		newCacheCmd(g), newReportCmd(), newCompareCmd(), newMergeCmd(), newBenchCmd(g), newBisectCmd(g), newHostCmd())
 	return root
 }
 

@@ -49,15 +49,20 @@ type Kernel struct {
 	RunS   float64 `json:"boot_and_cells_s"`
 	Ratio  float64 `json:"ratio"` // RunS / FloorS
 	Target float64 `json:"ratio_target"`
-	OK     bool    `json:"ok"`
-	Guests int     `json:"guests"`
+	// OK: the ratio is within the target AND the row is a real one (a
+	// guest booted, every cell as expected): a kernel that failed to boot
+	// is fast, not good.
+	OK       bool `json:"ok"`
+	Guests   int  `json:"guests"`
+	Cells    int  `json:"cells"`
+	Expected int  `json:"cells_as_expected"`
 }
 
 // Summarize computes the matrix benchmark from a finished run, the floor
 // per kernel name and the run's wall time.
 func Summarize(run *report.Run, floors map[string]time.Duration, wall time.Duration) Matrix {
 	m := Matrix{Plan: run.Name, Accel: run.Accel, Started: run.Started, WallS: wall.Seconds(),
-		TargetS: MatrixWallTarget.Seconds(), WallOK: wall <= MatrixWallTarget}
+		TargetS: MatrixWallTarget.Seconds()}
 	for _, k := range run.Kernels {
 		kb := Kernel{Name: k.Name, FloorS: floors[k.Name].Seconds(), Target: KernelRatioTarget}
 		for _, t := range k.Timings {
@@ -68,18 +73,21 @@ func Summarize(run *report.Run, floors map[string]time.Duration, wall time.Durat
 				kb.RunS = t.Duration.Seconds()
 			}
 		}
+		for _, c := range k.Cells {
+			kb.Cells++
+			if c.Matches() && !c.Flaky {
+				kb.Expected++
+			}
+		}
+		m.Cells += kb.Cells
+		m.Expected += kb.Expected
 		if kb.FloorS > 0 {
 			kb.Ratio = kb.RunS / kb.FloorS
-			kb.OK = kb.Ratio <= KernelRatioTarget
-		}
-		for _, c := range k.Cells {
-			m.Cells++
-			if c.Matches() && !c.Flaky {
-				m.Expected++
-			}
+			kb.OK = kb.Ratio <= KernelRatioTarget && kb.Guests > 0 && kb.Expected == kb.Cells
 		}
 		m.Kernels = append(m.Kernels, kb)
 	}
+	m.WallOK = wall <= MatrixWallTarget && m.Expected == m.Cells
 	return m
 }
 
@@ -88,8 +96,8 @@ func (m Matrix) Print(w io.Writer) {
 	fmt.Fprintf(w, "%s (%s, %s, jobs %d): wall %.1fs (target ≤ %.0fs: %s), cells as expected %d/%d, load %s → %s\n",
 		m.Plan, m.Mode, m.Accel, m.Jobs, m.WallS, m.TargetS, okText(m.WallOK), m.Expected, m.Cells, m.LoadAvg[0], m.LoadAvg[1])
 	for _, k := range m.Kernels {
-		fmt.Fprintf(w, "  %-40s boot+cells %5.1fs  floor %4.2fs  ratio %5.2f (target ≤ %.1f: %s)  guests %d\n",
-			k.Name, k.RunS, k.FloorS, k.Ratio, k.Target, okText(k.OK), k.Guests)
+		fmt.Fprintf(w, "  %-40s boot+cells %5.1fs  floor %4.2fs  ratio %5.2f (target ≤ %.1f: %s)  guests %d  cells as expected %d/%d\n",
+			k.Name, k.RunS, k.FloorS, k.Ratio, k.Target, okText(k.OK), k.Guests, k.Expected, k.Cells)
 	}
 }
 

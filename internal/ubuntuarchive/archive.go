@@ -70,11 +70,16 @@ type Kernel struct {
 	// that go to linux-modules-extra; default kernel/net/mptcp/. Empty
 	// slice (non-nil) publishes no extra package.
 	ExtraDirs []string
+	// Changelog, when set, ships in the image package as
+	// usr/share/doc/<image package>/changelog.Debian.gz (as on the archive).
+	Changelog []byte
 }
 
 // Options controls Build.
 type Options struct {
 	Kernels []Kernel
+	// Sources are linux-source-<x.y.z> uploads (see SourcePackage).
+	Sources []SourcePackage
 	// Dists to publish even without kernels (e.g. "noble-security").
 	// Every series with a kernel gets <series>, -updates and -proposed.
 	Dists []string
@@ -179,6 +184,23 @@ func Build(dir string, opts Options) (*Archive, error) {
 			a.Debs[p.name] = full
 		}
 	}
+	for _, sp := range opts.Sources {
+		p, err := sourcePackage(sp)
+		if err != nil {
+			return nil, err
+		}
+		dist := distName(sp.Series, sp.Pocket)
+		distSet[dist] = true
+		byDist[dist] = append(byDist[dist], p)
+		full := filepath.Join(a.Root, filepath.FromSlash(p.filename))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(full, p.data, 0o644); err != nil {
+			return nil, err
+		}
+		a.Debs[p.name+"_"+p.version] = full
+	}
 	for d := range distSet {
 		a.Dists = append(a.Dists, d)
 	}
@@ -265,6 +287,13 @@ func kernelPackages(k *Kernel, opts Options, enc *zstd.Encoder) ([]pub, error) {
 		imgName, imgSource = "linux-image-"+rel, strings.Replace(k.Source, "linux", "linux-signed", 1)
 	}
 	modsName, extraName := "linux-modules-"+rel, "linux-modules-extra-"+rel
+	if k.Changelog != nil {
+		gz, err := gzipBytes(k.Changelog)
+		if err != nil {
+			return nil, err
+		}
+		image["usr/share/doc/"+imgName+"/changelog.Debian.gz"] = gz
+	}
 	var out []pub
 	add := func(name, source, depends, desc string, files map[string][]byte) error {
 		var buf bytes.Buffer
