@@ -37,6 +37,8 @@ var rules = []rule{
 	{"selftests", []string{"vm", "runner", "plan", "cmd"},
 		"selftests builds and runs kernel selftests on a scenarios.Guest; the runner wires it in"},
 	{"runner", []string{"cmd"}, "runner is used by the commands, never the other way round"},
+	{"internal/host", []string{"vm", "images", "scenarios", "report", "plan", "runner", "cmd"},
+		"host only reads os-release and asks apt; cmd turns its choice into plans"},
 	{"bisect", []string{"vm", "images", "runner", "scenarios", "cmd"},
 		"bisect searches through a PlanRunner; the command wires in the runner and the archive"},
 	{"", []string{"e2e", "internal/layers"}, "test-only packages are not imported"},
