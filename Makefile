@@ -16,19 +16,29 @@ build:
 deps:
 	./scripts/install-deps.sh
 
-# Tests also build the negative-control kernel from linux-source-6.12, and
-# run net/mptcp selftests (their guest tools come from the host).
+# Tests also build the negative-control kernel from the distribution's kernel
+# source (Debian: linux-source-6.12; Ubuntu: the series' linux-source), and run
+# net/mptcp selftests (their guest tools come from the host).
 deps-test:
 	./scripts/install-deps.sh --kernel-build --selftests
 
-# Offline default: boots the Debian 6.1 and 6.12 kernels from the host's apt
-# sources and prints the kernel × scenario matrix.
+# The plan comes from the host (srutest host plan demo): on Debian demo.yaml
+# (Debian 6.1 + 6.12), on Ubuntu the series' GA kernel (release pocket) against
+# its newest kernel from the host's apt sources. DEMO_PLAN=<file> overrides.
+DEMO_PLAN ?=
 demo: deps build
-	$(BIN)/srutest run demo.yaml --out results/demo
+	@plan='$(DEMO_PLAN)'; [ -n "$$plan" ] || plan=$$($(BIN)/srutest host plan demo) || exit 1; \
+	echo "$(BIN)/srutest run $$plan --out results/demo"; \
+	$(BIN)/srutest run "$$plan" --out results/demo
 
-# Negative control: linux-source-6.12 built with and without 648de37416b3.
+# Negative control: the distribution's kernel source built with and without
+# 648de37416b3 (Debian: backport.yaml, linux-source-6.12; Ubuntu: generated
+# from the series' linux-source). BACKPORT_PLAN=<file> overrides.
+BACKPORT_PLAN ?=
 backport: deps-test build
-	$(BIN)/srutest run backport.yaml --out results/backport
+	@plan='$(BACKPORT_PLAN)'; [ -n "$$plan" ] || plan=$$($(BIN)/srutest host plan backport) || exit 1; \
+	echo "$(BIN)/srutest run $$plan --out results/backport"; \
+	$(BIN)/srutest run "$$plan" --out results/backport
 
 # The bug's history on real Ubuntu kernels: per series, the kernel before the
 # fix against -updates (needs archive.ubuntu.com; downloads ~150-300 MB per
@@ -78,7 +88,7 @@ test-unit:
 # without SSH (marker, panic, deadline, QMP); TestRealDebianKernelsViaApt
 # extracts real kernel packages.
 test-e2e: build
-	SRUTEST_E2E_REQUIRED=1 SRUTEST_TEST_KERNEL=$$(./scripts/test-kernel.sh) \
+	SRUTEST_E2E_REQUIRED=1 SRUTEST_TEST_KERNEL=$$(SRUTEST=$(BIN)/srutest ./scripts/test-kernel.sh) \
 	$(GO) test -count=1 -timeout 40m -run 'E2E|TestRealQEMU|TestRealDebianKernelsViaApt' -v ./e2e/ ./vm/ ./images/...
 
 # Short fuzzing pass over every Fuzz target in the module (FUZZTIME each).

@@ -92,7 +92,7 @@ func TestE2ECacheLsPrune(t *testing.T) {
 	if rows := parseCacheLs(t, sru("cache", "ls")); len(rows) != 0 {
 		t.Fatalf("empty cache lists %v", rows)
 	}
-	release := strings.TrimSpace(sru("boot", "--kernel", kernel61, "--", "uname -r"))
+	release := strings.TrimSpace(sru("boot", "--kernel", defaultKernel(t).Spec, "--", "uname -r"))
 
 	rows := parseCacheLs(t, sru("cache", "ls"))
 	byKind := map[string]cacheRow{}

@@ -18,12 +18,13 @@ import (
 // guest. The plan declares the crash cell's ERROR, so the run exits 0.
 func TestE2ECrashIsErrorAndNextCellGetsFreshGuest(t *testing.T) {
 	skipUnlessE2E(t)
+	hk := defaultKernel(t)
 	planPath := filepath.Join(t.TempDir(), "crash.yaml")
 	plan := `name: crash
 scenarios: [panic, keepalive-after-connect]
 kernels:
-  - name: debian-6.1-cloud
-    kernel: ` + kernel61 + `
+  - name: ` + hk.Name + `
+    kernel: ` + hk.Spec + `
     expect: {panic: ERROR}
 reproducers:
   - name: panic

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,77 +19,107 @@ import (
 	"github.com/srutest/srutest/internal/testutil"
 )
 
-// local61 is the Debian 6.1 cloud kernel as local files: the .deb as
-// apt-get downloads it and the deb extracted with depmod run on it (a
-// kernel package ships no modules.dep; dir: needs one). Made once per run.
-type local61 struct {
-	deb     string
+// localKernel is the host's default kernel (defaultKernel: Debian 6.1 cloud,
+// Ubuntu's newest generic) as local files: its debs as apt-get downloads
+// them (one on Debian; image, modules and modules-extra on Ubuntu) and the
+// debs extracted with depmod run on them (kernel packages ship no
+// modules.dep; dir: needs one). Made once per run.
+type localKernel struct {
+	debs    []string
 	release string
-	root    string // extracted deb + modules.dep: dir:<root>/boot/vmlinuz-<release>,<root>
+	root    string // extracted debs + modules.dep: dir:<root>/boot/vmlinuz-<release>,<root>
+	// builtin are the guest modules the kernel has built in.
+	builtin []string
+}
+
+// debSpec is the kernel spec of the debs, relative to their directory.
+func (l *localKernel) debSpec() string {
+	if len(l.debs) == 1 {
+		return "./" + filepath.Base(l.debs[0])
+	}
+	var rel []string
+	for _, d := range l.debs {
+		rel = append(rel, "./"+filepath.Base(d))
+	}
+	return "deb:" + strings.Join(rel, ",")
 }
 
 var (
-	local61Once sync.Once
-	local61Val  *local61
-	local61Err  error
+	localOnce sync.Once
+	localVal  *localKernel
+	localErr  error
 )
 
-func debian61Local(t *testing.T) *local61 {
+func hostLocalKernel(t *testing.T) *localKernel {
 	t.Helper()
 	for _, tool := range []string{"dpkg-deb", "depmod"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			testutil.Unavailable(t, "%s not installed: cannot turn the deb into a modules tree", tool)
 		}
 	}
-	local61Once.Do(func() { local61Val, local61Err = fetchLocal61() })
-	if local61Err != nil {
-		t.Fatal(local61Err)
+	spec := defaultKernel(t).Spec
+	localOnce.Do(func() { localVal, localErr = fetchLocal(spec) })
+	if localErr != nil {
+		t.Fatal(localErr)
 	}
-	return local61Val
+	return localVal
 }
 
-func fetchLocal61() (*local61, error) {
+func fetchLocal(spec string) (*localKernel, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	// The image build resolves the glob to a package and version (and
+	// The image build resolves the spec to packages and versions (and
 	// caches the image the CLI runs below will use).
 	b := &images.Builder{CacheDir: cacheDir, Agent: filepath.Join(binDir, "srutest")}
-	img, err := b.Build(ctx, kernel61)
+	img, err := b.Build(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
-	pkg, ver := img.Meta["package"], img.Meta["version"]
-	if pkg == "" || ver == "" {
-		return nil, fmt.Errorf("image of %s has no package/version in %v", kernel61, img.Meta)
+	pkgs := strings.Fields(img.Meta["packages"])
+	if len(pkgs) == 0 {
+		return nil, fmt.Errorf("image of %s names no packages in %v", spec, img.Meta)
 	}
-	dir := filepath.Join(scratchDir, "debian61")
+	dir := filepath.Join(scratchDir, "local-kernel")
 	if err := os.MkdirAll(dir, 0o777); err != nil {
 		return nil, err
 	}
 	os.Chmod(dir, 0o777) // apt downloads as _apt
-	if err := runTool(ctx, dir, "apt-get", "download", "-q", pkg+"="+ver); err != nil {
-		return nil, err
+	l := &localKernel{release: img.Release, root: filepath.Join(dir, "root")}
+	if bm := img.Meta["builtin_modules"]; bm != "" {
+		l.builtin = strings.Split(bm, ",")
 	}
-	debs, _ := filepath.Glob(filepath.Join(dir, pkg+"_*.deb"))
-	if len(debs) != 1 {
-		return nil, fmt.Errorf("apt-get download %s=%s: found %v", pkg, ver, debs)
+	for _, pv := range pkgs {
+		if err := runTool(ctx, dir, "apt-get", "download", "-q", pv); err != nil {
+			return nil, err
+		}
+		name, _, _ := strings.Cut(pv, "=")
+		debs, _ := filepath.Glob(filepath.Join(dir, name+"_*.deb"))
+		if len(debs) != 1 {
+			return nil, fmt.Errorf("apt-get download %s: found %v", pv, debs)
+		}
+		l.debs = append(l.debs, debs[0])
 	}
-	l := &local61{deb: debs[0], release: img.Release, root: filepath.Join(dir, "root")}
-	if err := extractWithDepmod(ctx, l.deb, l.root, l.release, nil); err != nil {
+	if err := extractWithDepmod(ctx, l.debs, l.root, l.release, nil); err != nil {
 		return nil, err
 	}
 	return l, nil
 }
 
-// extractWithDepmod unpacks deb into root, removes the modules named in
-// drop (relative to lib/modules/<release>) and generates modules.dep.
-func extractWithDepmod(ctx context.Context, deb, root, release string, drop []string) error {
-	if err := runTool(ctx, "", "dpkg-deb", "-x", deb, root); err != nil {
-		return err
+// extractWithDepmod unpacks debs into root, removes the modules named in
+// drop (relative to lib/modules/<release>, without the compression suffix)
+// and generates modules.dep.
+func extractWithDepmod(ctx context.Context, debs []string, root, release string, drop []string) error {
+	for _, deb := range debs {
+		if err := runTool(ctx, "", "dpkg-deb", "-x", deb, root); err != nil {
+			return err
+		}
 	}
 	for _, d := range drop {
-		p := filepath.Join(root, "lib", "modules", release, d)
-		if err := os.Remove(p); err != nil {
+		m, _ := filepath.Glob(filepath.Join(root, "lib", "modules", release, d+"*"))
+		if len(m) != 1 {
+			return fmt.Errorf("drop %s: found %v", d, m)
+		}
+		if err := os.Remove(m[0]); err != nil {
 			return err
 		}
 	}
@@ -108,16 +139,20 @@ func runTool(ctx context.Context, dir, name string, args ...string) error {
 // virtio_net was loaded as a module (from the image, not built in).
 const guestFacts = `uname -r; grep -o '^virtio_net ' /proc/modules || echo no-virtio_net-module`
 
-// TestE2EBootLocalKernels boots the same Debian kernel given as a local
-// .deb file (./x.deb, relative to the working directory) and as
-// dir:<vmlinuz>,<modules-root>.
+// TestE2EBootLocalKernels boots the host's default kernel given as local
+// .deb files (./x.deb or deb:./a.deb,./b.deb, relative to the working
+// directory) and as dir:<vmlinuz>,<modules-root>.
 func TestE2EBootLocalKernels(t *testing.T) {
 	skipUnlessE2E(t)
-	l := debian61Local(t)
+	l := hostLocalKernel(t)
+	virtio := "virtio_net"
+	if slices.Contains(l.builtin, "virtio_net") {
+		virtio = "no-virtio_net-module" // built in: eth0 works without it
+	}
 	for _, tc := range []struct {
 		name, dir, spec string
 	}{
-		{"deb file", filepath.Dir(l.deb), "./" + filepath.Base(l.deb)},
+		{"deb file", filepath.Dir(l.debs[0]), l.debSpec()},
 		{"dir", "", "dir:" + filepath.Join(l.root, "boot", "vmlinuz-"+l.release) + "," + l.root},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -128,7 +163,7 @@ func TestE2EBootLocalKernels(t *testing.T) {
 			if err := cmd.Run(); err != nil {
 				t.Fatalf("boot: %v\n%s", err, stderr.String())
 			}
-			if got, want := strings.Fields(stdout.String()), []string{l.release, "virtio_net"}; strings.Join(got, " ") != strings.Join(want, " ") {
+			if got, want := strings.Fields(stdout.String()), []string{l.release, virtio}; strings.Join(got, " ") != strings.Join(want, " ") {
 				t.Fatalf("guest says %q, want %q\nstderr:\n%s", got, want, stderr.String())
 			}
 		})
@@ -139,7 +174,7 @@ func TestE2EBootLocalKernels(t *testing.T) {
 // within the boot deadline, quoting the console, with no QEMU left behind.
 func TestE2EBootFailure(t *testing.T) {
 	skipUnlessE2E(t)
-	l := debian61Local(t)
+	l := hostLocalKernel(t)
 	type tc struct {
 		name    string
 		spec    string
@@ -162,7 +197,7 @@ func TestE2EBootFailure(t *testing.T) {
 		{
 			// A deadline no kernel meets under TCG: the boot is cut off
 			// mid-way.
-			name: "boot deadline", spec: kernel61, timeout: time.Second,
+			name: "boot deadline", spec: defaultKernel(t).Spec, timeout: time.Second,
 			want: []string{
 				`srutest: vm: boot failed: boot deadline \(1s\) passed`,
 				`srutest: last console lines:`,
@@ -173,11 +208,14 @@ func TestE2EBootFailure(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			spec := c.spec
+			if spec == "" && slices.Contains(l.builtin, "virtio_net") {
+				t.Skipf("virtio_net is built into %s: there is no module to take away", l.release)
+			}
 			if spec == "" {
 				root := filepath.Join(t.TempDir(), "root")
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 				defer cancel()
-				if err := extractWithDepmod(ctx, l.deb, root, l.release, []string{"kernel/drivers/net/virtio_net.ko"}); err != nil {
+				if err := extractWithDepmod(ctx, l.debs, root, l.release, []string{"kernel/drivers/net/virtio_net.ko"}); err != nil {
 					t.Fatal(err)
 				}
 				spec = "dir:" + filepath.Join(root, "boot", "vmlinuz-"+l.release) + "," + root

@@ -34,7 +34,7 @@ func TestE2EMachineAPI(t *testing.T) {
 	skipUnlessE2E(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	img := buildImage(t, ctx, kernel61)
+	img := buildImage(t, ctx, defaultKernel(t).Spec)
 	cfg := vm.Config{Kernel: img.Kernel, Initrd: img.Initrd, HostKey: img.HostKey, ClientKey: img.ClientKey}
 
 	m, err := vm.Start(ctx, cfg)

@@ -1,5 +1,8 @@
 // Package e2e holds end-to-end tests that run the real srutest binary against
-// real Debian kernels under QEMU (KVM when usable, TCG otherwise).
+// real kernels of the host's distribution under QEMU (KVM when usable, TCG
+// otherwise): which ones is the host's choice (internal/host, `srutest
+// host`) — on Debian the 6.1 and 6.12 kernels and linux-source-6.12, on
+// Ubuntu the series' GA and newest kernels and its linux-source.
 //
 // They need root-free QEMU, apt-get (for apt: kernels), busybox-static,
 // iproute2 and tcpdump on the host: `make deps`. Tests skip with a reason
@@ -14,12 +17,16 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
+	"github.com/srutest/srutest/internal/host"
 	"github.com/srutest/srutest/internal/testutil"
 )
 
@@ -29,12 +36,39 @@ var (
 	scratchDir string // shared by the tests of one run, removed at the end
 )
 
-const (
-	kernel61  = "apt:linux-image-6.1.0-*-cloud-amd64-unsigned"
-	kernel612 = "apt:linux-image-6.12.*+deb12-cloud-amd64-unsigned"
-	// The generic flavour: a bigger deb, virtio_net and friends as .ko.xz.
-	kernel612Generic = "apt:linux-image-6.12.*+deb12-amd64-unsigned"
+// hostProfile is what this host's apt offers (detected once in TestMain);
+// hostErr why it could not be read.
+var (
+	hostProfile *host.Profile
+	hostErr     error
 )
+
+// needHost stops t unless the host is Debian or Ubuntu with its profile
+// read.
+func needHost(t *testing.T) *host.Profile {
+	t.Helper()
+	switch {
+	case hostErr != nil:
+		testutil.Unavailable(t, "host: %v", hostErr)
+	case !hostProfile.Supported():
+		testutil.Unavailable(t, "host %s is neither Debian nor Ubuntu: no kernels to pick", hostProfile.OS)
+	}
+	return hostProfile
+}
+
+// defaultKernel is the kernel most tests boot: on Debian the 6.1 cloud
+// kernel, on Ubuntu the series' newest generic kernel.
+func defaultKernel(t *testing.T) host.Kernel {
+	t.Helper()
+	p := needHost(t)
+	if len(p.Boot) == 0 {
+		testutil.Unavailable(t, "no kernel in this host's apt sources: %s", strings.Join(p.Problems, "; "))
+	}
+	return p.Boot[0]
+}
+
+// releaseRE is the uname -r pattern of k.
+func releaseRE(k host.Kernel) *regexp.Regexp { return regexp.MustCompile(k.Release) }
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -69,6 +103,7 @@ func run(m *testing.M) int {
 		}
 		cacheDir = filepath.Join(uc, "srutest-test")
 	}
+	hostProfile, hostErr = host.Detect(context.Background())
 	return m.Run()
 }
 

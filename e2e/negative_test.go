@@ -6,22 +6,48 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/srutest/srutest/internal/host"
 	"github.com/srutest/srutest/internal/testutil"
 	"github.com/srutest/srutest/report"
 )
 
-const linuxSource612 = "/usr/src/linux-source-6.12.tar.xz"
-
-// needLinuxSource612 stops t unless Debian's 6.12 kernel source is installed.
-func needLinuxSource612(t *testing.T) {
+// needKernelSource stops t unless the host's kernel source package (Debian:
+// linux-source-6.12; Ubuntu: the series' linux-source, e.g.
+// linux-source-6.8.0) is installed, and returns it.
+func needKernelSource(t *testing.T) host.Source {
 	t.Helper()
-	if _, err := os.Stat(linuxSource612); err != nil {
-		testutil.Unavailable(t, "%v (apt-get install linux-source-6.12; make test installs it)", err)
+	src := needHost(t).Source
+	if src.Package == "" {
+		testutil.Unavailable(t, "no kernel source package in this host's apt sources: %s", strings.Join(hostProfile.Problems, "; "))
 	}
+	if _, err := os.Stat(src.Tarball); err != nil {
+		testutil.Unavailable(t, "%v (apt-get install %s; make test installs it)", err, src.Package)
+	}
+	return src
 }
 
-// TestE2ENegativeControl runs backport.yaml: Debian's linux-source-6.12
-// built twice through source: kernel specs (the embedded build-kernel.sh) —
+// hostPlan writes the host's demo or backport plan (srutest host plan,
+// run from the repository root as make does) and returns its path.
+func hostPlan(t *testing.T, kind string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), kind+".yaml")
+	cmd := srutest(t, "host", "plan", kind, "-o", path)
+	cmd.Dir = ".."
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("srutest host plan %s: %v", kind, err)
+	}
+	p := strings.TrimSpace(string(out))
+	if !filepath.IsAbs(p) {
+		p = filepath.Join("..", p) // a checked-in plan, named from the repository root
+	}
+	return p
+}
+
+// TestE2ENegativeControl runs the host's backport plan (Debian:
+// backport.yaml, linux-source-6.12; Ubuntu: generated from the series'
+// linux-source) — the tree built twice through source: kernel specs (the
+// embedded build-kernel.sh) —
 // as shipped (it carries 648de37416b3) and with 648de37416b3 reverted — and
 // every scenario on both. The fixed kernel must PASS everything; the
 // reverted one must FAIL connect, fallback and join on the evidence (no
@@ -32,11 +58,11 @@ func needLinuxSource612(t *testing.T) {
 // first run pays for the cold build (~4 min on 2 cores).
 func TestE2ENegativeControl(t *testing.T) {
 	skipUnlessE2E(t)
-	needLinuxSource612(t)
+	src := needKernelSource(t)
 	out := t.TempDir()
 	// Run from the e2e directory: the plan's patch path is relative to the
-	// plan file, not to where srutest runs.
-	cmd := srutest(t, "run", "../backport.yaml", "--out", out)
+	// plan file (or absolute), not to where srutest runs.
+	cmd := srutest(t, "run", hostPlan(t, "backport"), "--out", out)
 	output, err := cmd.CombinedOutput()
 	t.Logf("%s", output)
 	if err != nil {
@@ -46,9 +72,10 @@ func TestE2ENegativeControl(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	fixed, reverted := src.Line+"-fixed", src.Line+"-revert-648de37416b3"
 	want := map[string]map[string]report.Outcome{
-		"6.12-fixed":               {"connect": report.Pass, "fallback": report.Pass, "join": report.Pass, "keepalive-off": report.Pass, "keepalive-after-connect": report.Pass},
-		"6.12-revert-648de37416b3": {"connect": report.Fail, "fallback": report.Fail, "join": report.Fail, "keepalive-off": report.Pass, "keepalive-after-connect": report.Pass},
+		fixed:    {"connect": report.Pass, "fallback": report.Pass, "join": report.Pass, "keepalive-off": report.Pass, "keepalive-after-connect": report.Pass},
+		reverted: {"connect": report.Fail, "fallback": report.Fail, "join": report.Fail, "keepalive-off": report.Pass, "keepalive-after-connect": report.Pass},
 	}
 	if len(run.Kernels) != 2 {
 		t.Fatalf("%d kernels in results, want 2", len(run.Kernels))
@@ -57,7 +84,10 @@ func TestE2ENegativeControl(t *testing.T) {
 		if len(k.Cells) != len(want[k.Name]) {
 			t.Errorf("%s: %d cells, want %d", k.Name, len(k.Cells), len(want[k.Name]))
 		}
-		if k.Name == "6.12-revert-648de37416b3" && k.Release != "6.12.117-revert648de374" && !strings.HasSuffix(k.Release, "-revert648de374") {
+		if _, ok := want[k.Name]; !ok {
+			t.Errorf("unexpected kernel %q", k.Name)
+		}
+		if k.Name == reverted && !strings.HasSuffix(k.Release, host.RevertLocalVersion) {
 			t.Errorf("reverted kernel booted %q", k.Release)
 		}
 		for _, c := range k.Cells {
@@ -74,5 +104,23 @@ func TestE2ENegativeControl(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// linuxSource612 is Debian's 6.12 source tarball, which the bisect and
+// source-backport tests are written against (byte-exact tarball in the
+// loopback archive, 6.12.117 releases).
+const linuxSource612 = "/usr/src/linux-source-6.12.tar.xz"
+
+// needLinuxSource612 stops t unless the host is Debian with
+// linux-source-6.12 installed. On Ubuntu those tests are skipped, saying so:
+// they are not yet ported to the host's kernel source (needKernelSource).
+func needLinuxSource612(t *testing.T) {
+	t.Helper()
+	if p := needHost(t); p.Distro != host.Debian {
+		t.Skipf("written against Debian's linux-source-6.12; this host (%s) builds %s instead: not ported yet", p.OS, p.Source.Package)
+	}
+	if _, err := os.Stat(linuxSource612); err != nil {
+		testutil.Unavailable(t, "%v (apt-get install linux-source-6.12; make test installs it)", err)
 	}
 }

@@ -81,6 +81,7 @@ func TestE2ESigkillDuringSourceBuild(t *testing.T) {
 // child of its own and then execs the real QEMU.
 func TestE2ESigkillDuringBoot(t *testing.T) {
 	skipUnlessE2E(t)
+	k := defaultKernel(t)
 	qemu, err := exec.LookPath("qemu-system-x86_64")
 	if err != nil {
 		t.Fatal(err)
@@ -91,9 +92,9 @@ func TestE2ESigkillDuringBoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Warm the image first so the kill lands during the boot, not the build.
-	if out, err := srutest(t, "boot", "--kernel", kernel61, "--", "true").CombinedOutput(); err != nil {
+	if out, err := srutest(t, "boot", "--kernel", k.Spec, "--", "true").CombinedOutput(); err != nil {
 		t.Fatalf("warm-up boot: %v\n%s", err, out)
 	}
-	cmd := srutest(t, "--qemu", wrapper, "boot", "--kernel", kernel61, "--", "sleep 600")
+	cmd := srutest(t, "--qemu", wrapper, "boot", "--kernel", k.Spec, "--", "sleep 600")
 	killMidway(t, cmd, filepath.Join(t.TempDir(), "ready"))
 }

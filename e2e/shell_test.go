@@ -95,7 +95,7 @@ func (tm *term) waitFor(from int, re string, limit time.Duration) time.Duration 
 // srutest, and the shell's exit code becomes srutest's.
 func TestE2EShellPty(t *testing.T) {
 	skipUnlessE2E(t)
-	cmd := srutest(t, "shell", "--kernel", kernel61)
+	cmd := srutest(t, "shell", "--kernel", defaultKernel(t).Spec)
 	tmp := t.TempDir()
 	cmd.Env = append(cmd.Env, "TERM=dumb", "TMPDIR="+tmp)
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 33, Cols: 101})

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/srutest/srutest/internal/testutil"
 	"github.com/srutest/srutest/internal/ubuntuarchive"
 	"github.com/srutest/srutest/report"
 )
@@ -25,24 +24,12 @@ import (
 // kernels` resolves both and says so.
 func TestE2EUbuntuLoopbackArchive(t *testing.T) {
 	skipUnlessE2E(t)
-	debDir := t.TempDir()
-	name, err := exec.Command("sh", "-c", `apt-cache pkgnames linux-image-6.1.0- | grep -E '^linux-image-6\.1\.0-[0-9]+-cloud-amd64-unsigned$' | sort -V | tail -1`).Output()
-	if err != nil || len(strings.TrimSpace(string(name))) == 0 {
-		testutil.Unavailable(t, "no Debian 6.1 cloud kernel in apt: %v", err)
-	}
-	get := exec.Command("apt-get", "download", strings.TrimSpace(string(name)))
-	get.Dir = debDir
-	if out, err := get.CombinedOutput(); err != nil {
-		t.Fatalf("apt-get download: %v\n%s", err, out)
-	}
-	debs, _ := filepath.Glob(filepath.Join(debDir, "*.deb"))
-	if len(debs) != 1 {
-		t.Fatalf("downloaded %v", debs)
-	}
-	files, err := ubuntuarchive.LoadDebianKernel(debs[0])
+	l := hostLocalKernel(t)
+	files, err := ubuntuarchive.LoadKernelDebs(l.debs...)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The ABIs are labels; the release the guest reports stays the real one.
 	a, err := ubuntuarchive.Build(t.TempDir(), ubuntuarchive.Options{
 		OmitModulesDep: true, // as on the real archive: depmod runs at install
 		Kernels: []ubuntuarchive.Kernel{
@@ -144,7 +131,7 @@ kernels:
 		t.Fatalf("kernels %d pairs %+v", len(run.Kernels), run.Pairs)
 	}
 	for _, k := range run.Kernels[:2] {
-		if !strings.HasPrefix(k.Release, "6.1.0-") {
+		if k.Release != l.release {
 			t.Errorf("%s booted %q", k.Name, k.Release)
 		}
 		for _, c := range k.Cells {
@@ -201,20 +188,21 @@ kernels:
 }
 
 // TestE2EUbuntuFixVerified is the SRU verification path with a real bug:
-// the loopback archive's noble-updates carries a 6.12 kernel built from
-// linux-source-6.12 with 648de37416b3 reverted (the "before" kernel, with
+// the loopback archive's noble-updates carries a kernel built from the
+// host's kernel source (Debian: linux-source-6.12; Ubuntu: the series'
+// linux-source) with 648de37416b3 reverted (the "before" kernel, with
 // the bug), noble-proposed the same tree as shipped (the fix). Both are
-// packaged under Ubuntu names and ABIs (6.12.117-1-generic,
+// packaged under Ubuntu names and ABIs (e.g. 6.12.117-1-generic,
 // 6.12.117-2-generic; everything built in, so no modules debs content) and
 // go through the real resolver → download → verify → boot → scenarios path.
 // The run must conclude "fix verified" with the before/after table showing
 // connect, fallback and join fixed.
 func TestE2EUbuntuFixVerified(t *testing.T) {
 	skipUnlessE2E(t)
-	needLinuxSource612(t)
+	src := needKernelSource(t)
 	build := func(name, localversion string, extra ...string) *ubuntuarchive.KernelFiles {
 		out := filepath.Join(t.TempDir(), name)
-		args := append([]string{"--source", linuxSource612, "--cache", filepath.Join(cacheDir, "kbuild"),
+		args := append([]string{"--source", src.Tarball, "--cache", filepath.Join(cacheDir, "kbuild"),
 			"--out", out, "--localversion", localversion}, extra...)
 		cmd := exec.Command("../kconfig/build-kernel.sh", args...)
 		if output, err := cmd.CombinedOutput(); err != nil {
@@ -228,7 +216,11 @@ func TestE2EUbuntuFixVerified(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		release := "6.12.117" + localversion
+		rel, err := os.ReadFile(filepath.Join(out, "kernel.release"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		release := strings.TrimSpace(string(rel))
 		// Everything the scenarios need is built in (CONFIG_…=y), which is
 		// what modules.builtin says on a real package.
 		builtin := "kernel/drivers/net/virtio_net.ko\nkernel/drivers/net/veth.ko\nkernel/net/ipv4/inet_diag.ko\n" +
@@ -237,14 +229,17 @@ func TestE2EUbuntuFixVerified(t *testing.T) {
 		return &ubuntuarchive.KernelFiles{Release: release, Vmlinuz: vmlinuz, Config: config,
 			Modules: map[string][]byte{}, Meta: map[string][]byte{"modules.builtin": []byte(builtin)}}
 	}
-	before := build("before", "-1-generic", "--revert", "../kconfig/patches/648de37416b3.patch")
+	before := build("before", "-1-generic", "--revert", "../"+src.Revert)
 	after := build("after", "-2-generic")
+	// The tree's version (6.12.117, 6.8.12, …) with Ubuntu-style ABIs.
+	version := strings.TrimSuffix(before.Release, "-1-generic")
+	abiBefore, abiAfter := version+"-1", version+"-2"
 
 	a, err := ubuntuarchive.Build(t.TempDir(), ubuntuarchive.Options{
 		OmitModulesDep: true,
 		Kernels: []ubuntuarchive.Kernel{
-			{Series: "noble", Pocket: "updates", ABI: "6.12.117-1", Upload: "1", Metas: []string{"linux-image-virtual"}, Files: before},
-			{Series: "noble", Pocket: "proposed", ABI: "6.12.117-2", Upload: "2", Metas: []string{"linux-image-virtual"}, Files: after},
+			{Series: "noble", Pocket: "updates", ABI: abiBefore, Upload: "1", Metas: []string{"linux-image-virtual"}, Files: before},
+			{Series: "noble", Pocket: "proposed", ABI: abiAfter, Upload: "2", Metas: []string{"linux-image-virtual"}, Files: after},
 		},
 	})
 	if err != nil {
@@ -279,7 +274,7 @@ kernels:
 		t.Error("modules.builtin of the repackaged kernels does not cover the needed modules")
 	}
 	for _, want := range []string{
-		"noble: before noble-updates (6.12.117-1.1) FAIL connect,fallback,join; after noble-proposed (6.12.117-2.2) all PASS → fix verified",
+		"noble: before noble-updates (" + abiBefore + ".1) FAIL connect,fallback,join; after noble-proposed (" + abiAfter + ".2) all PASS → fix verified",
 		"suggested Launchpad tags: verification-done-noble",
 		"BEFORE noble-updates",
 	} {
@@ -291,7 +286,7 @@ kernels:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(run.Kernels) != 2 || run.Kernels[0].Release != "6.12.117-1-generic" || run.Kernels[1].Release != "6.12.117-2-generic" {
+	if len(run.Kernels) != 2 || run.Kernels[0].Release != abiBefore+"-generic" || run.Kernels[1].Release != abiAfter+"-generic" {
 		t.Errorf("kernels booted: %+v", run.Kernels)
 	}
 	md, err := os.ReadFile(filepath.Join(out, "results.md"))

@@ -5,10 +5,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/srutest/srutest/internal/host"
 	"github.com/srutest/srutest/internal/testutil"
 )
 
@@ -21,10 +23,13 @@ func testCacheDir(t *testing.T) string {
 	return t.TempDir()
 }
 
-// TestRealDebianKernelsViaApt builds images from the real Debian kernels
-// through apt: (glob resolution, apt-get download, deb extraction, module
-// closure) and checks the needed modules are in as plain .ko. Slow-ish
-// (downloads ~30 MB per kernel on a cold cache): skipped with -short.
+// TestRealDebianKernelsViaApt builds images from the real kernels of the
+// host's distribution through apt: (Debian: the 6.1 and 6.12 cloud kernels
+// by glob; Ubuntu: the series' newest generic kernel, image + modules +
+// modules-extra debs; apt-get download, deb extraction, module closure) and
+// checks the needed modules are in as plain .ko. Slow-ish (downloads ~30 MB
+// per Debian kernel, ~100 MB per Ubuntu one, on a cold cache): skipped with
+// -short.
 func TestRealDebianKernelsViaApt(t *testing.T) {
 	if testing.Short() {
 		t.Skip("downloads real kernels: skipped with -short")
@@ -33,22 +38,7 @@ func TestRealDebianKernelsViaApt(t *testing.T) {
 	if _, err := collectHostTools(context.Background()); err != nil {
 		testutil.Unavailable(t, "host tools: %v (make deps)", err)
 	}
-	cases := []struct {
-		spec, relPrefix string
-		modules         []string // must be in the image as modules
-		builtin         []string // must be reported builtin
-	}{
-		{
-			"apt:linux-image-6.1.0-*-cloud-amd64-unsigned", "6.1.0-",
-			[]string{"virtio_pci", "virtio", "virtio_ring", "virtio_net", "net_failover", "failover", "veth", "inet_diag", "tcp_diag", "mptcp_diag", "sch_netem"},
-			[]string{"af_packet"},
-		},
-		{
-			"apt:linux-image-6.12.*+deb12-cloud-amd64-unsigned", "6.12.",
-			[]string{"virtio_net", "net_failover", "failover", "veth", "inet_diag", "tcp_diag", "mptcp_diag", "sch_netem"},
-			[]string{"virtio_pci", "af_packet"},
-		},
-	}
+	cases := realKernelCases(t)
 	dir := t.TempDir()
 	agent := writeFile(t, dir, "agent", []byte("fake agent"))
 	b := &Builder{CacheDir: testCacheDir(t), Agent: agent}
@@ -111,4 +101,65 @@ func TestRealDebianKernelsViaApt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// realKernelCase is one real kernel and what its packaging is known to hold.
+type realKernelCase struct {
+	spec, relPrefix string
+	modules         []string // must be in the image as modules
+	builtin         []string // must be reported builtin, in NeededModules order
+}
+
+// ubuntuBuiltin is, per series, which NeededModules the generic kernel has
+// built in (its modules.builtin: 6.8.0-151 on noble, 5.15.0-204 on jammy,
+// 7.0.0-44 on resolute, read 2026-11-30); the rest must come from the debs.
+var ubuntuBuiltin = map[string][]string{
+	"jammy":    {"virtio_pci", "af_packet"},
+	"noble":    {"virtio_pci", "virtio_net", "af_packet"},
+	"resolute": {"virtio_pci", "virtio_net", "af_packet"},
+}
+
+// realKernelCases are the host's real kernels: Debian's 6.1 and 6.12 cloud
+// kernels, or the Ubuntu series' newest generic kernel.
+func realKernelCases(t *testing.T) []realKernelCase {
+	t.Helper()
+	p, err := host.Detect(context.Background())
+	if err != nil {
+		testutil.Unavailable(t, "host: %v", err)
+	}
+	switch p.Distro {
+	case host.Debian:
+		return []realKernelCase{
+			{
+				"apt:linux-image-6.1.0-*-cloud-amd64-unsigned", "6.1.0-",
+				[]string{"virtio_pci", "virtio", "virtio_ring", "virtio_net", "net_failover", "failover", "veth", "inet_diag", "tcp_diag", "mptcp_diag", "sch_netem"},
+				[]string{"af_packet"},
+			},
+			{
+				"apt:linux-image-6.12.*+deb12-cloud-amd64-unsigned", "6.12.",
+				[]string{"virtio_net", "net_failover", "failover", "veth", "inet_diag", "tcp_diag", "mptcp_diag", "sch_netem"},
+				[]string{"virtio_pci", "af_packet"},
+			},
+		}
+	case host.Ubuntu:
+		builtin, ok := ubuntuBuiltin[p.Series]
+		if !ok || len(p.Boot) == 0 {
+			testutil.Unavailable(t, "no known Ubuntu %s generic kernel packaging (or none in apt: %q)", p.Series, p.Problems)
+		}
+		var modules []string
+		for _, m := range NeededModules {
+			if !slices.Contains(builtin, m) {
+				modules = append(modules, m)
+			}
+		}
+		if !slices.Contains(builtin, "virtio_net") {
+			modules = append(modules, "net_failover", "failover")
+		}
+		k := p.Boot[0]
+		abi := strings.TrimSuffix(strings.TrimPrefix(k.Release, "^"), "$")
+		abi = strings.ReplaceAll(abi, `\`, "")
+		return []realKernelCase{{k.Spec, abi, modules, builtin}}
+	}
+	testutil.Unavailable(t, "host %s is neither Debian nor Ubuntu", p.OS)
+	return nil
 }

@@ -1,31 +1,77 @@
 #!/usr/bin/env bash
-# Installs what srutest needs on a Debian/Ubuntu host: QEMU, the guest tools
-# copied into every initramfs (busybox-static, iproute2, tcpdump), and the
-# build/test toolchain bits. Idempotent; uses sudo when not root.
+# Installs what srutest needs on a Debian or Ubuntu host: QEMU, the guest
+# tools copied into every initramfs (busybox-static, iproute2, tcpdump), and
+# the build/test toolchain bits. Idempotent; uses sudo when not root. The
+# distribution comes from /etc/os-release ($SRUTEST_OS_RELEASE overrides);
+# a package the host's apt sources do not carry is named, with where it
+# lives, instead of leaving apt's "Unable to locate package".
 #
 #   --kernel-build  also what scripts/build-kernel.sh needs to build the
-#                   negative-control kernel from Debian's linux-source-6.12
-#                   (make test runs that end-to-end test)
+#                   negative-control kernel from the distribution's kernel
+#                   source: Debian's linux-source-6.12, Ubuntu's linux-source
+#                   (the series' GA kernel source, e.g. linux-source-6.8.0 on
+#                   noble); make test runs that end-to-end test; also
+#                   chromium (the e2e tests look at the HTML report headless)
 #   --selftests     also what the kernel's net/mptcp selftests call in the
 #                   guest, copied from the host (selftests/payload.go): bash,
-#                   tc, iptables, nft, ethtool, ps/sysctl, GNU tools; and
-#                   linux-source-6.12 to build them from
+#                   tc, iptables, nft, ethtool, ps/sysctl, GNU tools; and the
+#                   kernel source to build them from
 set -euo pipefail
-pkgs=(qemu-system-x86 busybox-static iproute2 tcpdump cpio ca-certificates gcc libc6-dev make git xz-utils zstd kmod)
+
+# Package lists, per distribution where names differ. Keep one package per
+# concern so merges stay line-local.
+common=(qemu-system-x86 busybox-static iproute2 tcpdump cpio ca-certificates gcc libc6-dev make git xz-utils zstd kmod)
+kernel_build=(bc bison flex perl patch util-linux binutils libelf-dev pkg-config)
 # make lint-deploy: actionlint checks the workflows' run: scripts with it.
-pkgs+=(shellcheck)
+lint_tools=(shellcheck)
+# make deps-test: the e2e tests look at the HTML report in headless Chromium.
+browser_tests=(chromium)
+selftest_tools=(bash iproute2 iptables nftables ethtool procps coreutils diffutils findutils grep sed mawk)
+debian_kernel_source=(linux-source-6.12)
+# Ubuntu's linux-source meta package depends on the series' source package;
+# its tarball is .tar.bz2.
+ubuntu_kernel_source=(linux-source bzip2)
+# Where a package lives when the sources lack it.
+declare -A debian_where=([linux-source-6.12]="bookworm-security (or bookworm-backports)")
+declare -A ubuntu_where=([linux-source]="main, <series>-updates")
+
+kernel=0 selftests=0
 for arg in "$@"; do
 	case "$arg" in
-	--kernel-build) pkgs+=(linux-source-6.12 bc bison flex perl patch util-linux binutils libelf-dev pkg-config) ;;
-	--selftests) pkgs+=(linux-source-6.12 bash iproute2 iptables nftables ethtool procps coreutils diffutils findutils grep sed mawk) ;;
+	--kernel-build) kernel=1 ;;
+	--selftests) selftests=1 ;;
 	*)
 		echo "usage: $0 [--kernel-build] [--selftests]" >&2
 		exit 2
 		;;
 	esac
 done
-# make deps-test: the e2e tests look at the HTML report in headless Chromium.
-for arg in "$@"; do [ "$arg" = --kernel-build ] && pkgs+=(chromium); done
+
+osrel=${SRUTEST_OS_RELEASE:-/etc/os-release}
+[ -r "$osrel" ] || osrel=/usr/lib/os-release
+ID="" UBUNTU_CODENAME="" VERSION_CODENAME="" PRETTY_NAME=""
+# shellcheck disable=SC1090
+. "$osrel"
+if [ "$ID" = ubuntu ] || [ -n "$UBUNTU_CODENAME" ]; then
+	distro=ubuntu
+elif [ "$ID" = debian ]; then
+	distro=debian
+else
+	echo "install-deps: this host is ${PRETTY_NAME:-$ID}, neither Debian nor Ubuntu: install by hand the equivalents of: ${common[*]}" >&2
+	exit 1
+fi
+
+pkgs=("${common[@]}" "${lint_tools[@]}")
+if ((kernel || selftests)); then
+	if [ "$distro" = ubuntu ]; then
+		pkgs+=("${ubuntu_kernel_source[@]}")
+	else
+		pkgs+=("${debian_kernel_source[@]}")
+	fi
+fi
+((kernel)) && pkgs+=("${kernel_build[@]}" "${browser_tests[@]}")
+((selftests)) && pkgs+=("${selftest_tools[@]}")
+
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -34,6 +80,24 @@ if ((${#missing[@]})); then
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	$sudo apt-get update -qq
+	absent=()
+	for p in "${missing[@]}"; do
+		cand=$(LC_ALL=C apt-cache policy "$p" 2>/dev/null | sed -n 's/^ *Candidate: //p')
+		if [ -z "$cand" ] || [ "$cand" = "(none)" ]; then
+			if [ "$distro" = ubuntu ]; then
+				where=${ubuntu_where[$p]:-}
+			else
+				where=${debian_where[$p]:-}
+			fi
+			absent+=("$p${where:+ (in ${where//<series>/${VERSION_CODENAME:-$UBUNTU_CODENAME}})}")
+		fi
+	done
+	if ((${#absent[@]})); then
+		echo "install-deps: not in this host's apt sources (${PRETTY_NAME:-$distro}):" >&2
+		printf '  %s\n' "${absent[@]}" >&2
+		echo "install-deps: add the component/suite to /etc/apt/sources.list(.d), then apt-get update" >&2
+		exit 1
+	fi
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 if ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ]; then

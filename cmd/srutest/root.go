@@ -65,7 +65,7 @@ Kernel specs (--kernel):
 	pf.StringVar(&g.keyring, "keyring", "", "OpenPGP keyring for the Ubuntu archive (default: embedded Ubuntu archive key)")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "less progress output")
 	root.AddCommand(newBootCmd(g), newShellCmd(g), newRunCmd(g), newScenariosCmd(), newKernelsCmd(g),
-		newCacheCmd(g), newReportCmd(), newCompareCmd(), newMergeCmd(), newBenchCmd(g), newBisectCmd(g))
+		newCacheCmd(g), newReportCmd(), newCompareCmd(), newMergeCmd(), newBenchCmd(g), newBisectCmd(g), newHostCmd())
 	return root
 }
 

@@ -43,6 +43,8 @@ var rules = []rule{
 	{"selftests", []string{"vm", "runner", "plan", "cmd"},
 		"selftests builds and runs kernel selftests on a scenarios.Guest; the runner wires it in", nil},
 	{"runner", []string{"cmd"}, "runner is used by the commands, never the other way round", nil},
+	{"internal/host", []string{"vm", "images", "scenarios", "report", "plan", "runner", "cmd"},
+		"host only reads os-release and asks apt; cmd turns its choice into plans", nil},
 	{"bisect", []string{"vm", "images", "runner", "scenarios", "cmd"},
 		"bisect searches through a PlanRunner; the command wires in the runner and the archive", nil},
 	{"agent", nil, "agent shares only the wire and leaf helpers with the host", leaves},

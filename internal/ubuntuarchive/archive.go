@@ -8,8 +8,9 @@
 // resolved from it.
 //
 // Kernels come either from SyntheticKernel (tiny fake files, for resolution
-// and download tests) or from LoadDebianKernel: a real Debian
-// linux-image-*-unsigned .deb repackaged under Ubuntu names —
+// and download tests) or from LoadKernelDebs: a real kernel (a Debian
+// linux-image-*-unsigned .deb, or an Ubuntu kernel's image and modules debs)
+// repackaged under Ubuntu names —
 // linux-image-unsigned-<abi>-<flavour> (boot/vmlinuz-<abi>-<flavour>),
 // linux-modules-<abi>-<flavour> (boot/config-…, lib/modules/…) and
 // linux-modules-extra-<abi>-<flavour> (by default kernel/net/mptcp/, where
@@ -62,7 +63,7 @@ type Kernel struct {
 	// Signed publishes linux-image-<abi>-<flavour> (source linux-signed)
 	// instead of linux-image-unsigned-<abi>-<flavour>.
 	Signed bool
-	// Files is the content (SyntheticKernel or LoadDebianKernel).
+	// Files is the content (SyntheticKernel or LoadKernelDebs).
 	Files *KernelFiles
 	// ModuleSuffix is ".ko" or ".ko.zst"; default by series (jammy .ko,
 	// others .ko.zst).

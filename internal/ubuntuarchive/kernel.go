@@ -31,14 +31,25 @@ type KernelFiles struct {
 	Meta map[string][]byte
 }
 
-// LoadDebianKernel reads a Debian linux-image-*.deb (e.g.
-// linux-image-6.1.0-56-cloud-amd64-unsigned): boot/vmlinuz-<rel>,
-// boot/config-<rel> and lib/modules/<rel>/, decompressing .ko.xz/.ko.zst/
-// .ko.gz modules.
-func LoadDebianKernel(debPath string) (*KernelFiles, error) {
-	files, _, err := ReadDebData(debPath)
-	if err != nil {
-		return nil, err
+// LoadKernelDebs reads a kernel from its packages: one Debian
+// linux-image-*.deb (e.g. linux-image-6.1.0-56-cloud-amd64-unsigned), or an
+// Ubuntu image deb with its linux-modules(-extra) debs. It takes
+// boot/vmlinuz-<rel>, boot/config-<rel> and lib/modules/<rel>/ (or under
+// usr/), decompressing .ko.xz/.ko.zst/.ko.gz modules.
+func LoadKernelDebs(debPaths ...string) (*KernelFiles, error) {
+	if len(debPaths) == 0 {
+		return nil, fmt.Errorf("no kernel debs")
+	}
+	debPath := strings.Join(debPaths, ",") // for messages
+	files := map[string][]byte{}
+	for _, p := range debPaths {
+		f, _, err := ReadDebData(p)
+		if err != nil {
+			return nil, err
+		}
+		for name, body := range f {
+			files[name] = body
+		}
 	}
 	k := &KernelFiles{Modules: map[string][]byte{}, Meta: map[string][]byte{}}
 	for name, body := range files {

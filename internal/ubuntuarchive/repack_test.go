@@ -33,7 +33,7 @@ func debianKernelDeb(t *testing.T) string {
 
 func TestRepackageDebianKernel(t *testing.T) {
 	deb := debianKernelDeb(t)
-	k, err := LoadDebianKernel(deb)
+	k, err := LoadKernelDebs(deb)
 	if err != nil {
 		t.Fatal(err)
 	}
