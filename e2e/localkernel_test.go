@@ -197,9 +197,13 @@ func TestE2EBootFailure(t *testing.T) {
 		{
 			// A deadline no kernel meets under TCG: the boot is cut off
 			// mid-way.
-			name: "boot deadline", spec: defaultKernel(t).Spec, timeout: time.Second,
+			// 1.6 s: long enough for the kernel to print its first
+			// console lines under TCG (with 1 s the console was still
+			// empty in CI, and there was nothing to quote), short of the
+			// ~2.4 s a TCG boot needs to reach SSH.
+			name: "boot deadline", spec: defaultKernel(t).Spec, timeout: 1600 * time.Millisecond,
 			want: []string{
-				`srutest: vm: boot failed: boot deadline \(1s\) passed`,
+				`srutest: vm: boot failed: boot deadline \(1\.6s\) passed`,
 				`srutest: last console lines:`,
 				`\| \[\s*\d+\.\d+\] `,
 			},

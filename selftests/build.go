@@ -490,7 +490,7 @@ func copyInto(src, dst string) error {
 func run(ctx context.Context, dir, step, name string, args ...string) (string, error) {
 	cmd := proc.Command(ctx, 5*time.Second, name, args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
+	cmd.Env = append(cleanMakeEnv(os.Environ()), "LC_ALL=C")
 	var buf bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &buf, &buf
 	if err := cmd.Run(); err != nil {
@@ -500,6 +500,23 @@ func run(ctx context.Context, dir, step, name string, args ...string) (string, e
 		return "", &BuildError{Step: step, Err: fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err), Output: tail(buf.String(), 2000)}
 	}
 	return buf.String(), nil
+}
+
+// cleanMakeEnv drops a parent make's variables. Under `make test` the
+// build inherits MAKELEVEL=1, and the selftests' lib.mk then leaves OUTPUT
+// empty: the binaries went to /mptcp_connect instead of the target
+// directory (seen in CI), and the suite had nothing to install.
+func cleanMakeEnv(env []string) []string {
+	out := env[:0:0]
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "MAKELEVEL", "MAKEFLAGS", "MFLAGS", "MAKEOVERRIDES", "MAKE_TERMOUT", "MAKE_TERMERR":
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
 }
 
 func tail(s string, n int) string {

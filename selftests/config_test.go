@@ -83,3 +83,12 @@ func TestSuiteModuleNames(t *testing.T) {
 		t.Errorf("got %v", got)
 	}
 }
+
+// TestCleanMakeEnv: a parent make's level and flags do not reach the
+// selftest build (with MAKELEVEL set, lib.mk builds into /).
+func TestCleanMakeEnv(t *testing.T) {
+	got := cleanMakeEnv([]string{"PATH=/bin", "MAKELEVEL=1", "MAKEFLAGS=w", "MFLAGS=-w", "HOME=/root"})
+	if len(got) != 2 || got[0] != "PATH=/bin" || got[1] != "HOME=/root" {
+		t.Fatalf("cleanMakeEnv = %v", got)
+	}
+}
