@@ -139,12 +139,7 @@ func (r *Resolver) fetchIndex(ctx context.Context, f *fetcher, distURL string, r
 		if !ok {
 			continue
 		}
-		file, cleanup, err := r.fetchVerified(ctx, f, distURL, rel, fh)
-		if err != nil {
-			return nil, err
-		}
-		defer cleanup()
-		fd, err := os.Open(file)
+		fd, err := r.openVerified(ctx, f, distURL, rel, fh)
 		if err != nil {
 			return nil, err
 		}
@@ -405,12 +400,7 @@ func (r *Resolver) contents(ctx context.Context, f *fetcher, distURL string, rel
 }
 
 func (r *Resolver) scanContents(ctx context.Context, f *fetcher, distURL string, rel *Release, fh FileHash, release string) (map[string][]string, error) {
-	file, cleanup, err := r.fetchVerified(ctx, f, distURL, rel, fh)
-	if err != nil {
-		return nil, err
-	}
-	defer cleanup()
-	fd, err := os.Open(file)
+	fd, err := r.openVerified(ctx, f, distURL, rel, fh)
 	if err != nil {
 		return nil, err
 	}
@@ -441,4 +431,32 @@ func contains(s []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// verifiedFile is an index file fetched and verified against InRelease,
+// open for reading; Close also releases what fetchVerified holds.
+type verifiedFile struct {
+	*os.File
+	cleanup func()
+}
+
+func (v verifiedFile) Close() error {
+	err := v.File.Close()
+	v.cleanup()
+	return err
+}
+
+// openVerified fetches fh (verified against rel) and opens it: the one way
+// the Packages and Contents indexes are read.
+func (r *Resolver) openVerified(ctx context.Context, f *fetcher, distURL string, rel *Release, fh FileHash) (verifiedFile, error) {
+	file, cleanup, err := r.fetchVerified(ctx, f, distURL, rel, fh)
+	if err != nil {
+		return verifiedFile{}, err
+	}
+	fd, err := os.Open(file)
+	if err != nil {
+		cleanup()
+		return verifiedFile{}, err
+	}
+	return verifiedFile{File: fd, cleanup: cleanup}, nil
 }
