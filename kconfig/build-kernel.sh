@@ -42,7 +42,7 @@ usage() {
 	cat <<EOF
 usage: $prog --source <tarball|dir> --out <dir> [options]
 
-  --source <path>            kernel source: a .tar(.xz|.gz|.zst) tarball with one
+  --source <path>            kernel source: a .tar(.xz|.bz2|.gz|.zst) tarball with one
                              top-level directory, or an unpacked tree (built in place)
   --out <dir>                where to put bzImage, config, kernel.release, build-info
   --revert <patch>           apply <patch> in reverse (repeatable; order kept)
@@ -177,12 +177,27 @@ if [ ! -d "$source_arg" ] && [ ! -f "$src/.srutest-extracted" ]; then
 	log "extracting $source_arg into $src"
 	rm -rf "$src" "$src.tmp"
 	mkdir -p "$src.tmp"
-	nice -n 10 tar -xf "$source_arg" -C "$src.tmp" --strip-components=1 --no-same-owner
+	t0=$(date +%s)
+	# Ubuntu's linux-source tarballs are one ~360 MB bzip2 stream: bzip2 is
+	# single-threaded and takes minutes (tens at high load); lbzip2
+	# decompresses one stream on every CPU. Without it, tar's own choice.
+	unpack=()
+	case "$source_arg" in
+	*.tar.bz2 | *.tbz2 | *.tbz)
+		if command -v lbzip2 >/dev/null; then
+			unpack=(--use-compress-program=lbzip2)
+		else
+			log "lbzip2 not installed: single-threaded bzip2 (scripts/install-deps.sh --kernel-build)"
+		fi
+		;;
+	esac
+	nice -n 10 tar "${unpack[@]}" -xf "$source_arg" -C "$src.tmp" --strip-components=1 --no-same-owner
 	if [ ! -f "$src.tmp/Makefile" ] || [ ! -f "$src.tmp/Kconfig" ]; then
 		die "$source_arg does not hold a kernel tree under one top-level directory"
 	fi
 	touch "$src.tmp/.srutest-extracted"
 	mv "$src.tmp" "$src"
+	log "extracted in $(($(date +%s) - t0)) s"
 fi
 mkdir -p "$build"
 

@@ -31,9 +31,14 @@ debian_kernel_source=(linux-source-6.12)
 # Ubuntu's linux-source meta package depends on the series' source package;
 # its tarball is .tar.bz2.
 ubuntu_kernel_source=(linux-source bzip2)
+# Installed when the host's apt sources carry it, skipped (with a note)
+# when not: lbzip2 unpacks Ubuntu's one-stream .tar.bz2 kernel tarballs on
+# every CPU; build-kernel.sh falls back to bzip2 without it (Debian main;
+# Ubuntu universe).
+kernel_build_optional=(lbzip2)
 # Where a package lives when the sources lack it.
 declare -A debian_where=([linux-source-6.12]="bookworm-security (or bookworm-backports)")
-declare -A ubuntu_where=([linux-source]="main, <series>-updates")
+declare -A ubuntu_where=([linux-source]="main, <series>-updates" [lbzip2]="universe")
 
 kernel=0 selftests=0
 for arg in "$@"; do
@@ -69,7 +74,7 @@ if ((kernel || selftests)); then
 		pkgs+=("${debian_kernel_source[@]}")
 	fi
 fi
-((kernel)) && pkgs+=("${kernel_build[@]}" "${browser_tests[@]}")
+((kernel)) && pkgs+=("${kernel_build[@]}" "${kernel_build_optional[@]}" "${browser_tests[@]}")
 ((selftests)) && pkgs+=("${selftest_tools[@]}")
 
 missing=()
@@ -80,7 +85,7 @@ if ((${#missing[@]})); then
 	sudo=""
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	$sudo apt-get update -qq
-	absent=()
+	absent=() install=()
 	for p in "${missing[@]}"; do
 		cand=$(LC_ALL=C apt-cache policy "$p" 2>/dev/null | sed -n 's/^ *Candidate: //p')
 		if [ -z "$cand" ] || [ "$cand" = "(none)" ]; then
@@ -89,8 +94,14 @@ if ((${#missing[@]})); then
 			else
 				where=${debian_where[$p]:-}
 			fi
-			absent+=("$p${where:+ (in ${where//<series>/${VERSION_CODENAME:-$UBUNTU_CODENAME}})}")
+			where=${where:+ (in ${where//<series>/${VERSION_CODENAME:-$UBUNTU_CODENAME}})}
+			if [[ " ${kernel_build_optional[*]} " == *" $p "* ]]; then
+				echo "install-deps: optional $p$where not in this host's apt sources; skipped" >&2
+				continue
+			fi
+			absent+=("$p$where")
 		fi
+		install+=("$p")
 	done
 	if ((${#absent[@]})); then
 		echo "install-deps: not in this host's apt sources (${PRETTY_NAME:-$distro}):" >&2
@@ -98,7 +109,7 @@ if ((${#missing[@]})); then
 		echo "install-deps: add the component/suite to /etc/apt/sources.list(.d), then apt-get update" >&2
 		exit 1
 	fi
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${install[@]}"
 fi
 if ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ]; then
 	echo "install-deps: Go ≥ 1.26 is required (https://go.dev/dl/)" >&2
