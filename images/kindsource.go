@@ -138,6 +138,14 @@ func (b *Builder) buildFromSource(ctx context.Context, raw string, s SourceSpec)
 	out := filepath.Join(b.cacheDir(), dirKbuild, "out-"+keyOf(id...)[:16])
 	args = append(args, "--out", out)
 
+	// One srutest at a time builds a given tree (see lockTree): the
+	// out dir's build.log below is created before the script's own lock.
+	lock, err := b.lockTree(ctx, "building", s.Source)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Unlock()
+
 	// make spawns a tree of compilers: internal/proc stops the whole
 	// process group on cancel (SIGTERM, SIGKILL 10 s later: make passes
 	// SIGTERM on and removes half-written targets) and kills it if srutest

@@ -47,7 +47,7 @@ func (b *Builder) resolveTree(ctx context.Context, s *SourceSpec) (map[string]st
 	if err != nil {
 		return nil, fmt.Errorf("source tree %s: %w", s.Source, err)
 	}
-	tarball, err := b.treeTarball(deb, strings.Fields(meta["tarballs"]))
+	tarball, err := b.treeTarball(ctx, deb, strings.Fields(meta["tarballs"]))
 	if err != nil {
 		return nil, err
 	}
@@ -58,15 +58,29 @@ func (b *Builder) resolveTree(ctx context.Context, s *SourceSpec) (map[string]st
 }
 
 // treeTarball copies the first of names found in deb into the trees cache
-// (once: temp file + rename) and returns its path.
-func (b *Builder) treeTarball(deb string, names []string) (string, error) {
+// (once: temp file + rename, under the tree's lock) and returns its path.
+func (b *Builder) treeTarball(ctx context.Context, deb string, names []string) (string, error) {
 	dir := filepath.Join(b.cacheDir(), dirKbuild, dirTrees, strings.TrimSuffix(filepath.Base(deb), ".deb"))
-	for _, n := range names {
-		p := filepath.Join(dir, filepath.Base(n))
-		if _, err := os.Stat(p); err == nil {
-			touch(dir)
-			return p, nil
+	have := func() string {
+		for _, n := range names {
+			p := filepath.Join(dir, filepath.Base(n))
+			if _, err := os.Stat(p); err == nil {
+				touch(dir)
+				return p
+			}
 		}
+		return ""
+	}
+	if p := have(); p != "" {
+		return p, nil
+	}
+	lock, err := b.lockTree(ctx, "unpacking", filepath.Join(dirTrees, filepath.Base(dir)))
+	if err != nil {
+		return "", err
+	}
+	defer lock.Unlock()
+	if p := have(); p != "" { // the other process finished it
+		return p, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
@@ -76,7 +90,7 @@ func (b *Builder) treeTarball(deb string, names []string) (string, error) {
 		want[n] = true
 	}
 	var got string
-	err := walkDeb(deb, debVisitor{entry: func(h *tar.Header, name string, r io.Reader) error {
+	err = walkDeb(deb, debVisitor{entry: func(h *tar.Header, name string, r io.Reader) error {
 		if got != "" || !want[name] || h.Typeflag != tar.TypeReg {
 			return nil
 		}
