@@ -51,7 +51,8 @@
 //	                    trees (build-*, kept so one patch more or less
 //	                    rebuilds incrementally), out-<key>/ (bzImage,
 //	                    build.log) per spec, and trees/<package>/ (tarballs
-//	                    taken out of source packages)
+//	                    taken out of source packages); .tree-<key>.lock
+//	                    lets one process at a time unpack or build a tree
 //	<kind>/             a Resolver's own cache (ubuntu/: signed indexes)
 //	tmp/                work dirs; every entry above appears by rename only
 //
