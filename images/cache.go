@@ -220,7 +220,13 @@ func Prune(cacheDir string, olderThan time.Duration) ([]Entry, error) {
 		if e.Kind == "tmp" && time.Since(e.Used) < time.Hour {
 			continue
 		}
-		if err := removeEntry(cacheDir, e.Dir); err != nil {
+		release, free := holdKbuildEntry(cacheDir, e)
+		if !free {
+			continue // a build is using it
+		}
+		err := removeEntry(cacheDir, e.Dir)
+		release()
+		if err != nil {
 			errs = append(errs, err)
 			continue
 		}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 
 	"github.com/srutest/srutest/internal/flock"
 )
@@ -32,4 +34,62 @@ func (b *Builder) lockTree(ctx context.Context, what, id string) (*flock.Lock, e
 	}
 	b.logf("waiting for another srutest %s %s (lock %s)", what, id, p)
 	return flock.Acquire(ctx, p)
+}
+
+// holdKbuildEntry takes, without waiting, the locks a running source:
+// build holds on the kbuild entry e, so prune does not pull a tree from
+// under it: build-kernel.sh's <key>.lock for its src-<key> and
+// build-<key> trees, and lockTree's locks for a trees/<package> dir (its
+// unpacking, and the build of each tarball in it). free is false when
+// some build holds one; release gives the locks back. Other entries are
+// free.
+func holdKbuildEntry(cacheDir string, e Entry) (release func(), free bool) {
+	kb := filepath.Join(cacheDir, dirKbuild)
+	var held []func()
+	release = func() {
+		for _, r := range held {
+			r()
+		}
+	}
+	switch filepath.Dir(e.Dir) {
+	case kb:
+		name := strings.TrimSuffix(filepath.Base(e.Dir), ".tmp")
+		key, ok := strings.CutPrefix(name, "src-")
+		if !ok {
+			key, ok = strings.CutPrefix(name, "build-")
+		}
+		if !ok {
+			return release, true
+		}
+		// build-kernel.sh's flock(1) never removes its file: open (or
+		// create) it, lock it, leave it in place, so a script waiting on
+		// it keeps waiting on the file the next one will lock.
+		f, err := os.OpenFile(filepath.Join(kb, key+".lock"), os.O_RDWR|os.O_CREATE, 0o644)
+		if err != nil {
+			return release, false
+		}
+		if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+			f.Close()
+			return release, false
+		}
+		held = append(held, func() { f.Close() })
+	case filepath.Join(kb, dirTrees):
+		ids := []string{filepath.Join(dirTrees, filepath.Base(e.Dir))}
+		tarballs, _ := os.ReadDir(e.Dir)
+		dir, _ := filepath.Abs(e.Dir) // buildFromSource locks absolute paths
+		for _, t := range tarballs {
+			ids = append(ids, filepath.Join(dir, t.Name()))
+		}
+		now, cancel := context.WithCancel(context.Background())
+		cancel() // no waiting
+		for _, id := range ids {
+			l, err := flock.Acquire(now, filepath.Join(kb, ".tree-"+keyOf(id)[:16]+".lock"))
+			if err != nil {
+				release()
+				return func() {}, false
+			}
+			held = append(held, l.Unlock)
+		}
+	}
+	return release, true
 }

@@ -7,8 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -185,5 +187,69 @@ func TestSourceBuildsOfOneTreeSerialize(t *testing.T) {
 	// Unlock removes the lock files: nothing is left to prune.
 	if locks, _ := filepath.Glob(filepath.Join(cache, dirKbuild, ".tree-*.lock")); len(locks) != 0 {
 		t.Errorf("lock files left: %v", locks)
+	}
+}
+
+// cache prune leaves the kbuild entries a running build holds: the
+// src-/build- trees of a tarball whose build-kernel.sh lock is held, and a
+// trees/<package> dir whose tarball is being built (lockTree). The same
+// entries go once nobody holds them.
+func TestPruneKeepsKbuildTreesInUse(t *testing.T) {
+	cache := t.TempDir()
+	kb := filepath.Join(cache, dirKbuild)
+	for _, d := range []string{"src-tar-aaaa", "build-tar-aaaa", "src-tar-bbbb", "build-tar-bbbb", "src-tar-cccc.tmp",
+		"trees/linux-source-6.8.0_6.8.0-31.31_all", "trees/linux-source-6.14.0_6.14.0-15.15_all"} {
+		os.MkdirAll(filepath.Join(kb, d), 0o755)
+	}
+	tarball := filepath.Join(kb, "trees/linux-source-6.8.0_6.8.0-31.31_all/linux-source-6.8.0.tar.bz2")
+	os.WriteFile(tarball, []byte("x"), 0o644)
+	// build-kernel.sh holds tar-aaaa.lock and tar-cccc.lock (flock(1)).
+	var scriptLocks []*os.File
+	for _, k := range []string{"tar-aaaa", "tar-cccc"} {
+		f, err := os.Create(filepath.Join(kb, k+".lock"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+			t.Fatal(err)
+		}
+		scriptLocks = append(scriptLocks, f)
+	}
+	// This process builds the 6.8.0 tarball.
+	b := &Builder{CacheDir: cache}
+	l, err := b.lockTree(context.Background(), "building", tarball)
+	if err != nil {
+		t.Fatal(err)
+	}
+	removed, err := Prune(cache, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range removed {
+		rel, _ := filepath.Rel(kb, e.Dir)
+		got = append(got, rel)
+	}
+	sort.Strings(got)
+	if want := "build-tar-bbbb src-tar-bbbb trees/linux-source-6.14.0_6.14.0-15.15_all"; strings.Join(got, " ") != want {
+		t.Errorf("pruned %q, want %q", got, want)
+	}
+	if _, err := os.Stat(tarball); err != nil {
+		t.Errorf("the tarball being built: %v", err)
+	}
+	// The script's lock files stay where a waiting build-kernel.sh has them open.
+	for _, f := range scriptLocks {
+		if _, err := os.Stat(f.Name()); err != nil {
+			t.Errorf("%v", err)
+		}
+		f.Close()
+	}
+	l.Unlock()
+	removed, err = Prune(cache, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 4 {
+		t.Errorf("after the builds: pruned %d entries, want the 4 left: %v", len(removed), removed)
 	}
 }
