@@ -57,7 +57,7 @@ func (f *fakeSourceResolver) ResolveSource(ctx context.Context, arg, dl string) 
 		return "", nil, err
 	}
 	return p, map[string]string{"source_tree": "linux-source-6.8.0 6.8.0-31.31",
-		"tarballs": "usr/src/linux-source-6.8.0/linux-source-6.8.0.tar.bz2 usr/src/linux-source-6.8.0/linux-source-6.8.0.tar.gz"}, nil
+		"tarballs": "usr/src/linux-source-6.8.0/linux-source-6.8.0.tar.bz2"}, nil
 }
 
 // Two srutest processes building one source: tree at once (two runs, CI
@@ -72,7 +72,7 @@ func (f *fakeSourceResolver) ResolveSource(ctx context.Context, arg, dl string) 
 // bzImage target blocks until the test has seen the second builder wait,
 // so the overlap does not depend on timing.
 func TestSourceBuildsOfOneTreeSerialize(t *testing.T) {
-	for _, tool := range []string{"make", "gcc", "ld", "flex", "bison", "bc", "perl", "patch", "flock", "tar", "sha256sum"} {
+	for _, tool := range []string{"make", "gcc", "ld", "flex", "bison", "bc", "perl", "patch", "flock", "tar", "sha256sum", "bzip2"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			testutil.Unavailable(t, "%s not installed (scripts/install-deps.sh --kernel-build)", tool)
 		}
@@ -98,14 +98,22 @@ func TestSourceBuildsOfOneTreeSerialize(t *testing.T) {
 		"\t@echo 6.1.0-56-cloud-amd64",
 		"",
 	}, "\n")
-	tgz := compressBytes(t, "gz", makeTar(t, []tarEntry{
+	// Ubuntu's tarball is .tar.bz2 (build-kernel.sh unpacks it with
+	// lbzip2 when installed); Go only reads bzip2, so bzip2(1) writes it.
+	tree := makeTar(t, []tarEntry{
 		{Name: "linux-source-6.8.0/", Dir: true},
 		{Name: "linux-source-6.8.0/Makefile", Body: []byte(makefile)},
 		{Name: "linux-source-6.8.0/Kconfig", Body: []byte("# fake\n")},
-	}))
+	})
+	bzip := exec.Command("bzip2", "-c")
+	bzip.Stdin = bytes.NewReader(tree)
+	tbz, err := bzip.Output()
+	if err != nil {
+		testutil.Unavailable(t, "bzip2: %v", err)
+	}
 	deb := makeDeb(t, "xz", "linux-source-6.8.0", "6.8.0-31.31", []tarEntry{
 		{Name: "./usr/src/linux-source-6.8.0/", Dir: true},
-		{Name: "./usr/src/linux-source-6.8.0/linux-source-6.8.0.tar.gz", Body: tgz},
+		{Name: "./usr/src/linux-source-6.8.0/linux-source-6.8.0.tar.bz2", Body: tbz},
 	})
 	cache := filepath.Join(dir, "cache")
 	r := &fakeSourceResolver{deb: deb}
@@ -170,6 +178,12 @@ func TestSourceBuildsOfOneTreeSerialize(t *testing.T) {
 	if got[0].src.key != got[1].src.key {
 		t.Errorf("two keys for one build: %s %s", got[0].src.key, got[1].src.key)
 	}
+	if _, err := exec.LookPath("lbzip2"); err == nil && strings.Contains(logs[1-waiter].String(), "lbzip2 not installed") {
+		t.Errorf("lbzip2 is installed but build-kernel.sh did not use it:\n%s", logs[1-waiter])
+	}
+	if !strings.Contains(logs[1-waiter].String(), "build-kernel: extracted in") {
+		t.Errorf("builder %d did not unpack the tree:\n%s", 1-waiter, logs[1-waiter])
+	}
 	if !strings.Contains(logs[waiter].String(), "already holds this build") {
 		t.Errorf("builder %d waited but did not reuse the build:\n%s", waiter, logs[waiter])
 	}
@@ -181,7 +195,7 @@ func TestSourceBuildsOfOneTreeSerialize(t *testing.T) {
 		t.Errorf("make bzImage ran %q, want once (start, end)", m)
 	}
 	trees, _ := filepath.Glob(filepath.Join(cache, dirKbuild, dirTrees, "*", "*"))
-	if len(trees) != 1 || filepath.Base(trees[0]) != "linux-source-6.8.0.tar.gz" {
+	if len(trees) != 1 || filepath.Base(trees[0]) != "linux-source-6.8.0.tar.bz2" {
 		t.Errorf("trees/: %v, want the one tarball (no temp files)", trees)
 	}
 	// Unlock removes the lock files: nothing is left to prune.
