@@ -12,7 +12,7 @@ import (
 func newCompareCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "compare BEFORE.json AFTER.json",
-		Short: "Compare two runs cell by cell (fixed, regressed, still failing)",
+		Short: "Compare two runs cell by cell (fixed, regressed, still failing, flaky)",
 		Long: `Compare two runs cell by cell (fixed, regressed, still failing, error, flaky:
 a cell whose --repeat runs disagreed on either side is undecided); each
 changed cell is followed by the paths of its verdict.json in both runs (relative to
