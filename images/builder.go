@@ -41,7 +41,8 @@ type Builder struct {
 }
 
 // Timing is the duration of one build phase: resolve, fetch, extract,
-// initramfs.
+// initramfs, unpack kernel (vmlinux for the PVH boot, once per kernel
+// layer).
 type Timing struct {
 	Phase    string
 	Duration time.Duration
