@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"sync"
 )
 
 // HTML renders one self-contained page (inline CSS, no scripts, no external
@@ -20,7 +21,7 @@ import (
 // list every run with its outcome, reason and verdict.json.
 // All text goes through html/template escaping.
 func HTML(w io.Writer, r *Run) error {
-	if err := page.Execute(w, htmlData(r)); err != nil {
+	if err := page().Execute(w, htmlData(r)); err != nil {
 		return fmt.Errorf("report: html: %w", err)
 	}
 	return nil
@@ -111,7 +112,12 @@ func htmlData(r *Run) htmlPage {
 	return p
 }
 
-var page = template.Must(template.New("page").Funcs(template.FuncMap{
+// page is parsed on first use, not at package init: srutest is also the
+// guest's /init, and under TCG every init function of the binary delays
+// every boot (this parse was the biggest, ~0.8 ms of ~4.5 ms natively).
+var page = sync.OnceValue(func() *template.Template { return template.Must(pageTemplate.Parse(pageText)) })
+
+var pageTemplate = template.New("page").Funcs(template.FuncMap{
 	"verdictClass": func(c Conclusion) string {
 		switch {
 		case c.Verdict == Verified:
@@ -127,7 +133,9 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{
 	"flaky":    flakyLine,
 	"inc":      func(i int) int { return i + 1 },
 	"evidence": func(rp Repeat) string { return evidencePath(Cell{Artifacts: rp.Artifacts}) },
-}).Parse(`<!doctype html>
+})
+
+const pageText = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>srutest {{.Run.Name}}{{if .Bug}} · {{.Bug}}{{end}}</title>
 <style>
@@ -196,4 +204,4 @@ figure.tl{margin:.4em 0 .8em 0}figure.tl figcaption{font-size:.9em;margin-bottom
 </details>
 {{end}}{{end}}</section>
 {{end}}</body></html>
-{{define "cell"}}{{if not .ID}}<td class="cell">-</td>{{else if .Flaky}}<td class="cell FLAKY{{if not .Matches}} unexpected{{end}}" title="expected {{.Expected}}: {{flaky .Cell}}"><a href="#{{.ID}}">FLAKY{{if not .Matches}}*{{end}}</a></td>{{else}}<td class="cell {{.Outcome}}{{if not .Matches}} unexpected{{end}}" title="expected {{.Expected}}: {{.Reason}}"><a href="#{{.ID}}">{{.Outcome}}{{if not .Matches}}*{{end}}</a></td>{{end}}{{end}}`))
+{{define "cell"}}{{if not .ID}}<td class="cell">-</td>{{else if .Flaky}}<td class="cell FLAKY{{if not .Matches}} unexpected{{end}}" title="expected {{.Expected}}: {{flaky .Cell}}"><a href="#{{.ID}}">FLAKY{{if not .Matches}}*{{end}}</a></td>{{else}}<td class="cell {{.Outcome}}{{if not .Matches}} unexpected{{end}}" title="expected {{.Expected}}: {{.Reason}}"><a href="#{{.ID}}">{{.Outcome}}{{if not .Matches}}*{{end}}</a></td>{{end}}{{end}}`
