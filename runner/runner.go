@@ -456,4 +456,7 @@ func (g guest) Push(ctx context.Context, local, remote string) error {
 func (g guest) Pull(ctx context.Context, remote, local string) error {
 	return g.m.Pull(ctx, remote, local)
 }
+func (g guest) PullFiles(ctx context.Context, remotes []string, dir string) ([]error, error) {
+	return g.m.PullFiles(ctx, remotes, dir)
+}
 func (g guest) Crashed() error { return g.m.Crashed() }

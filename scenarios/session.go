@@ -135,6 +135,26 @@ func (s *session) push(ctx context.Context, local, remote string) error {
 // pull copies guest files into the artifacts dir under their base names.
 // Missing files are logged, not fatal: the analysis notices what is absent.
 func (s *session) pull(ctx context.Context, remotes ...string) error {
+	if fp, ok := s.env.Guest.(FilesPuller); ok {
+		cctx, cancel := context.WithTimeout(ctx, s.scaled(defaultTimeout))
+		errs, err := fp.PullFiles(cctx, remotes, s.env.Artifacts)
+		cancel()
+		for i, r := range remotes {
+			e := err
+			if errs != nil {
+				e = errs[i]
+			}
+			fmt.Fprintf(s.log, "### +%.3fs pull %s -> %s: %v\n", time.Since(s.started).Seconds(), r, filepath.Join(s.env.Artifacts, filepath.Base(r)), errText(e))
+		}
+		fmt.Fprintln(s.log)
+		if cerr := s.crashed(); cerr != nil {
+			return cerr
+		}
+		if err != nil && ctx.Err() != nil {
+			return fmt.Errorf("pull: %w", err)
+		}
+		return nil
+	}
 	for _, r := range remotes {
 		cctx, cancel := context.WithTimeout(ctx, s.scaled(defaultTimeout))
 		local := filepath.Join(s.env.Artifacts, filepath.Base(r))
