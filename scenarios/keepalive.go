@@ -115,7 +115,7 @@ func (k *keepaliveScenario) Run(ctx context.Context, env Env) report.Cell {
 // kernel cannot run the scenario (no MPTCP).
 func (k *keepaliveScenario) run(ctx context.Context, s *session, c cellCmds) (o observation, skip string, err error) {
 	o = observation{spec: k.spec, topo: c.topo}
-	if skip, err = k.prepare(ctx, s, c); err != nil || skip != "" {
+	if skip, err = k.prepare(ctx, s, &c); err != nil || skip != "" {
 		return o, skip, err
 	}
 	defer func() {
@@ -148,8 +148,9 @@ func (k *keepaliveScenario) run(ctx context.Context, s *session, c cellCmds) (o 
 
 // prepare checks the guest can run the cell, clears leftovers of an
 // interrupted run (they would make setup fail), makes the work dir and
-// pushes the pair: one exec, then the push.
-func (k *keepaliveScenario) prepare(ctx context.Context, s *session, c cellCmds) (skip string, err error) {
+// pushes the pair: one exec, then the push. It also picks how the cell's
+// commands enter a netns (c.nsenter).
+func (k *keepaliveScenario) prepare(ctx context.Context, s *session, c *cellCmds) (skip string, err error) {
 	res, err := s.exec(ctx, "prepare", multiScript(false,
 		part{"preflight", c.preflight(), ""}, part{"cleanup", c.cleanup(), ""}, part{"workdir", c.workdir(), ""}), 0)
 	if err != nil {
@@ -167,6 +168,7 @@ func (k *keepaliveScenario) prepare(ctx context.Context, s *session, c cellCmds)
 	if strings.Contains(out, "missing=") {
 		return "", fmt.Errorf("guest tools missing: %s", strings.Join(grepPrefix(out, "missing="), ", "))
 	}
+	c.nsenter = strings.Contains(out, "nsenter=yes")
 	if wd := parts["workdir"]; wd.code != 0 {
 		return "", &StepError{Step: "workdir", ExitCode: wd.code, Stderr: tail(string(wd.out), 300)}
 	}

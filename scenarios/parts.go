@@ -54,7 +54,9 @@ func multiScript(stopOnFail bool, parts ...part) string {
 		if p.errFile != "" {
 			redir = "2>" + p.errFile
 		}
-		fmt.Fprintf(&b, "echo '%s%s'\n(\n%s\n) %s\nrc=$?\necho; echo \"%s%s $rc\"\n", partBegin, p.name, p.cmd, redir, partEnd, p.name)
+		// The guest's uptime (a builtin read, no process) at both ends
+		// puts each part's duration in commands.log.
+		fmt.Fprintf(&b, "read u _ </proc/uptime; echo \"%s%s $u\"\n(\n%s\n) %s\nrc=$?\nread u _ </proc/uptime; echo; echo \"%s%s $rc $u\"\n", partBegin, p.name, p.cmd, redir, partEnd, p.name)
 		if p.errFile != "" {
 			// Shell builtins only: no process for an empty stderr.
 			fmt.Fprintf(&b, "if [ -s %[1]s ]; then echo '%[2]s%[3]s'; while IFS= read -r l || [ -n \"$l\" ]; do echo \"$l\"; done < %[1]s; echo '%[4]s%[3]s'; fi; rm -f %[1]s\n",
@@ -89,10 +91,12 @@ func splitParts(stdout []byte) map[string]partOutput {
 		case !in && cur != "" && trimmed == partErr+cur:
 			errOf, errBuf = cur, nil
 		case strings.HasPrefix(trimmed, partBegin) && !in:
-			cur, buf, in = strings.TrimPrefix(trimmed, partBegin), nil, true
+			cur, _, _ = strings.Cut(strings.TrimPrefix(trimmed, partBegin), " ")
+			buf, in = nil, true
 			res[cur] = partOutput{code: -1, ran: true}
 		case in && strings.HasPrefix(trimmed, partEnd+cur+" "):
-			code, err := strconv.Atoi(strings.TrimPrefix(trimmed, partEnd+cur+" "))
+			rc, _, _ := strings.Cut(strings.TrimPrefix(trimmed, partEnd+cur+" "), " ")
+			code, err := strconv.Atoi(rc)
 			if err != nil {
 				code = -1
 			}
