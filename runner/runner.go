@@ -100,6 +100,9 @@ type Runner struct {
 	// the one it must beat (plan.Kernel.NewerThan: -proposed vs -updates)
 	// and to name AutoName kernels by their ABI.
 	Resolve func(ctx context.Context, spec string) (Resolved, error)
+
+	tcpdumpOnce sync.Once
+	tcpdump     string // host tcpdump for pcapText, "" if none
 }
 
 // Resolved is what Runner.Resolve reports about a spec.

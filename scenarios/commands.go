@@ -23,6 +23,9 @@ type cellCmds struct {
 	// nsenter: the guest has busybox's nsenter (preflight says), so
 	// commands enter a netns with it instead of `ip netns exec`.
 	nsenter bool
+	// hostText: the host writes pathN.txt from the pulled pcap
+	// (Env.PcapText), so the guest neither makes nor sends it.
+	hostText bool
 }
 
 // inNS is the prefix that runs a command in netns ns. `ip netns exec`
@@ -218,7 +221,11 @@ func (c cellCmds) pcapText() string {
 func (c cellCmds) files() []string {
 	out := []string{c.file("client.json"), c.file("client.err"), c.file("server.json"), c.file("server.err"), c.file("nstat-cli.txt"), c.file("nstat-srv.txt")}
 	for _, p := range c.topo.Paths {
-		out = append(out, c.file(p.Name+".pcap"), c.file(p.Name+".txt"), c.file(p.Name+".tcpdump.log"))
+		out = append(out, c.file(p.Name+".pcap"))
+		if !c.hostText {
+			out = append(out, c.file(p.Name+".txt"))
+		}
+		out = append(out, c.file(p.Name+".tcpdump.log"))
 	}
 	return out
 }

@@ -80,6 +80,7 @@ func (k *keepaliveScenario) Run(ctx context.Context, env Env) report.Cell {
 		c.pair = env.GuestPair
 	}
 	c.scale = env.TimeScale
+	c.hostText = env.PcapText != nil
 	o, skip, err := k.run(ctx, s, c)
 	switch {
 	case err != nil:
@@ -267,27 +268,34 @@ func (k *keepaliveScenario) observe(ctx context.Context, s *session, c cellCmds,
 // collect, in one exec, stops the captures BEFORE the client closes (the
 // close exchange has pure ACKs that look like probes), records the netns
 // state and counters, releases the pair (the server ends when its client
-// has gone), turns the captures into text and saves dmesg; then it pulls
-// the raw files and parses everything into an observation.
+// has gone), turns the captures into text (on the host when it can) and
+// saves dmesg; then it pulls the raw files and parses everything into an
+// observation.
 func (k *keepaliveScenario) collect(ctx context.Context, s *session, c cellCmds, p procs) (observation, error) {
 	o := observation{spec: k.spec, topo: c.topo}
-	res, err := s.exec(ctx, "collect", multiScript(false,
-		part{"stop-captures", c.stopCaptures(p.captures), ""},
-		part{"state", c.state(), ""},
-		part{"release", c.release(p.client, p.server), ""},
-		part{"pcap-text", c.pcapText(), ""},
-		part{"dmesg", "dmesg", ""}), 0)
+	parts := []part{
+		{"stop-captures", c.stopCaptures(p.captures), ""},
+		{"state", c.state(), ""},
+		{"release", c.release(p.client, p.server), ""},
+	}
+	if !c.hostText {
+		parts = append(parts, part{"pcap-text", c.pcapText(), ""})
+	}
+	res, err := s.exec(ctx, "collect", multiScript(false, append(parts, part{"dmesg", "dmesg", ""})...), 0)
 	if err != nil {
 		return o, err
 	}
-	parts := splitParts(res.Stdout)
-	s.save("state.txt", parts["state"].out)
-	s.save("dmesg.txt", parts["dmesg"].out)
-	if st := parts["stop-captures"]; st.code != 0 {
+	out := splitParts(res.Stdout)
+	s.save("state.txt", out["state"].out)
+	s.save("dmesg.txt", out["dmesg"].out)
+	if st := out["stop-captures"]; st.code != 0 {
 		return o, &StepError{Step: "stop-captures", ExitCode: st.code, Stderr: tail(string(st.out)+string(res.Stderr), 300)}
 	}
 	if err := s.pull(ctx, c.files()...); err != nil {
 		return o, err
+	}
+	if c.hostText {
+		s.hostPcapText(ctx, c.topo.Paths)
 	}
 	return loadObservation(k.spec, c.topo, s.env.Artifacts), nil
 }

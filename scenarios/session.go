@@ -171,6 +171,22 @@ func (s *session) pull(ctx context.Context, remotes ...string) error {
 	return nil
 }
 
+// hostPcapText writes <path>.txt next to each pulled <path>.pcap with
+// Env.PcapText, logged like a command; a capture that is missing or
+// unreadable gets its error in the text file (judge reads the pcap).
+func (s *session) hostPcapText(ctx context.Context, paths []link) {
+	for _, p := range paths {
+		pcap := filepath.Join(s.env.Artifacts, p.Name+".pcap")
+		t0 := time.Now()
+		out, err := s.env.PcapText(ctx, pcap)
+		if err != nil {
+			out = fmt.Appendf(out, "srutest: %v\n", err)
+		}
+		s.save(p.Name+".txt", out)
+		fmt.Fprintf(s.log, "### +%.3fs host tcpdump -r %s -> %s.txt: %v (took %s)\n\n", t0.Sub(s.started).Seconds(), pcap, p.Name, errText(err), time.Since(t0).Round(time.Millisecond))
+	}
+}
+
 // save writes data to a file in the artifacts dir.
 func (s *session) save(name string, data []byte) error {
 	if err := os.WriteFile(filepath.Join(s.env.Artifacts, name), data, 0o644); err != nil {
