@@ -68,9 +68,40 @@ func TestSelftestsParseExpand(t *testing.T) {
 	}
 }
 
+// ubuntu: names the linux-source package instead of a file: the spec the
+// image builder resolves, from the plan's archive unless the entry has one.
+func TestSelftestsUbuntuSource(t *testing.T) {
+	for _, tc := range []struct{ entry, spec, archive string }{
+		{"{series: noble, pocket: updates, version: 6.8.0-151.151}", "ubuntu:noble-updates@6.8.0-151.151", "http://mirror.example/ubuntu"},
+		{"{series: noble}", "ubuntu:noble", "http://mirror.example/ubuntu"},
+		{"{series: jammy, pocket: release, archive: 'http://other/ubuntu'}", "ubuntu:jammy", "http://other/ubuntu"},
+	} {
+		in := strings.Replace(selftestsPlan, "    source: src/linux-source-6.12.tar.xz\n", "    ubuntu: "+tc.entry+"\n", 1)
+		in = "archive: http://mirror.example/ubuntu\n" + in
+		f, err := Parse([]byte(in), known)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.entry, err)
+		}
+		p, err := f.Expand(Options{}, known)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := p.Selftests[0]
+		if st.Source != "" || st.SourceSpec != tc.spec || st.SourceArchive != tc.archive {
+			t.Errorf("%s: source %q spec %q archive %q, want %q from %q", tc.entry, st.Source, st.SourceSpec, st.SourceArchive, tc.spec, tc.archive)
+		}
+	}
+}
+
 func TestSelftestsBad(t *testing.T) {
 	for _, tc := range []struct{ old, new, want string }{
-		{"    source: src/linux-source-6.12.tar.xz\n", "", "line 5: selftests entry needs source and target"},
+		{"    source: src/linux-source-6.12.tar.xz\n", "", "line 5: selftests entry needs a target and one of source or ubuntu"},
+		{"    source: src/linux-source-6.12.tar.xz\n", "    source: x.tar.xz\n    ubuntu: {series: noble}\n", "needs a target and one of source or ubuntu"},
+		{"    source: src/linux-source-6.12.tar.xz\n", "    ubuntu: {series: noble, pocket: backports}\n", `line 6: selftests ubuntu: unknown pocket "backports"`},
+		{"    source: src/linux-source-6.12.tar.xz\n", "    ubuntu: {series: Noble}\n", `series "Noble"`},
+		{"    source: src/linux-source-6.12.tar.xz\n", "    ubuntu: {series: noble, version: latest}\n", `version "latest" is not a package version`},
+		{"    source: src/linux-source-6.12.tar.xz\n", "    ubuntu: {series: noble, abi: 6.8.0-151}\n", `unknown key "abi"`},
+		{"    source: src/linux-source-6.12.tar.xz\n", "    ubuntu: {series: noble, archive: ftp://x}\n", "is not an http(s) URL"},
 		{"target: net/mptcp", "target: ../net", "is not a path below tools/testing/selftests"},
 		{"jobs: 2", "jobs: 2\n    colour: red", `unknown key "colour"`},
 		{"[diag.sh, mptcp_sockopt.sh]", "[net/diag.sh]", "must be a script name of the target"},

@@ -53,7 +53,11 @@ func (r *Runner) prepareSelftests(ctx context.Context, p *plan.Plan) (map[string
 				order = append(order, name)
 			}
 		}
-		suite, err := selftests.Build(ctx, selftests.BuildOptions{CacheDir: r.cacheDir(), Source: d.Source, Target: d.Target, Log: r.Log})
+		src, err := r.selftestSource(ctx, d)
+		var suite *selftests.Suite
+		if err == nil {
+			suite, err = selftests.Build(ctx, selftests.BuildOptions{CacheDir: r.cacheDir(), Source: src, Target: d.Target, Log: r.Log})
+		}
 		var pl *selftests.Payload
 		if err == nil {
 			f := filepath.Join(r.Out, ".payload-"+Slug(d.Name)+".tar.gz")
@@ -101,6 +105,24 @@ func (r *Runner) prepareSelftests(ctx context.Context, p *plan.Plan) (map[string
 		}
 	}
 	return cols, cleanup
+}
+
+// selftestSource is the file a suite builds from: its source, or the
+// source package its SourceSpec names (ubuntu: linux-source-<x.y.z> from
+// the archive, verified like a kernel's debs and kept in the cache).
+func (r *Runner) selftestSource(ctx context.Context, d plan.Selftests) (string, error) {
+	if d.SourceSpec == "" {
+		return d.Source, nil
+	}
+	if r.Images == nil {
+		return "", fmt.Errorf("source %s: no image builder to fetch it", d.SourceSpec)
+	}
+	deb, meta, err := r.Images.SourcePackage(ctx, d.SourceSpec, d.SourceArchive)
+	if err != nil {
+		return "", err
+	}
+	r.logf("selftests %s: %s %s (%s) from %s", d.Name, meta["package"], meta["version"], meta["dist"], meta["archive"])
+	return deb, nil
 }
 
 // splitSelftests separates the selftest columns from the scenarios.
