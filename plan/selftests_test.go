@@ -122,3 +122,30 @@ func TestSelftestsBad(t *testing.T) {
 		})
 	}
 }
+
+// The selftest plans of the repository parse: the Debian one from a local
+// tarball, the Ubuntu one from its kernel's own linux-source in the same
+// archive and pocket.
+func TestSelftestPlansInRepo(t *testing.T) {
+	for file, want := range map[string]string{
+		"../mptcp-selftests.yaml": "/usr/src/linux-source-6.12.tar.xz",
+		"../noble-selftests.yaml": "ubuntu:noble-updates@6.8.0-151.151 from http://archive.ubuntu.com/ubuntu",
+	} {
+		f, err := Load(file, known)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.Expand(Options{}, known)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := p.Selftests[0]
+		got := st.Source
+		if st.SourceSpec != "" {
+			got = st.SourceSpec + " from " + st.SourceArchive
+		}
+		if got != want || len(st.Tests) != 5 {
+			t.Errorf("%s: source %q, %d tests; want %q, 5", file, got, len(st.Tests), want)
+		}
+	}
+}
