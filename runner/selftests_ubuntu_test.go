@@ -127,7 +127,9 @@ func TestSelftestUbuntuSource(t *testing.T) {
 				}
 				return &selftestGuest{fakeGuest: g.(*fakeGuest)}, nil
 			},
-			BuildSelftest: func(ctx context.Context, spec string, extra []string) (*images.Image, error) { return w.build(ctx, spec) },
+			BuildSelftest: func(ctx context.Context, spec string, extra []string) (*images.Image, error) {
+				return w.build(ctx, spec)
+			},
 		}
 		p := &plan.Plan{Name: "t", Kernels: []plan.Kernel{{Name: "k1", Spec: "bzimage:/x"}},
 			Selftests: []plan.Selftests{{Name: "fake", SourceSpec: spec, SourceArchive: srv.URL, Target: "net/fake", Tests: []string{"ok.sh"}}}}
