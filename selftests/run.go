@@ -155,7 +155,7 @@ func (sc Script) run(ctx context.Context, g scenarios.Guest, artifacts string) (
 		return "", "", nil, err
 	}
 	tap := ParseTAP(output)
-	subtests := Subtests(tap, output)
+	subtests, _ := subtestsOf(res.ExitCode, tap, output)
 	outcome, reason := Verdict(res.ExitCode, tap, output, took, secs)
 	return outcome, reason, subtests, nil
 }
@@ -211,10 +211,20 @@ func Subtests(t TAP, output []byte) []report.Subtest {
 	return out
 }
 
+// subtestsOf is the script's subtests from its TAP, else from its log
+// (fromLog): a script stopped at its timeout never printed its TAP block.
+func subtestsOf(code int, t TAP, output []byte) (subs []report.Subtest, fromLog bool) {
+	if subs = Subtests(t, output); len(subs) > 0 || t.Version != "" {
+		return subs, false
+	}
+	subs = LogSubtests(output, code == exitTimeout || code == exitKilled)
+	return subs, len(subs) > 0
+}
+
 // Verdict decides a script's cell from its exit code (the kselftest
 // contract) and explains it from its output.
 func Verdict(code int, t TAP, output []byte, took time.Duration, timeoutSecs int) (report.Outcome, string) {
-	subs := Subtests(t, output)
+	subs, fromLog := subtestsOf(code, t, output)
 	count := map[report.Outcome]int{}
 	var failed []string
 	for _, s := range subs {
@@ -226,6 +236,8 @@ func Verdict(code int, t TAP, output []byte, took time.Duration, timeoutSecs int
 	summary := fmt.Sprintf("%d subtests: %d ok, %d skip, %d fail", len(subs), count[report.Pass], count[report.Skip], count[report.Fail]+count[report.Error])
 	if len(subs) == 0 {
 		summary = "no TAP subtests"
+	} else if fromLog {
+		summary += " (from the log: no TAP)"
 	}
 	switch code {
 	case 0:
@@ -237,7 +249,11 @@ func Verdict(code int, t TAP, output []byte, took time.Duration, timeoutSecs int
 		}
 		return report.Skip, why
 	case exitTimeout, exitKilled:
-		return report.Error, fmt.Sprintf("timed out after %ds (exit %d); %s", timeoutSecs, code, summary)
+		reason := fmt.Sprintf("timed out after %ds (exit %d); %s", timeoutSecs, code, summary)
+		if len(failed) > 0 {
+			reason += ": " + clip(strings.Join(failed, "; "), 400)
+		}
+		return report.Error, reason
 	}
 	reason := fmt.Sprintf("exit %d in %s; %s", code, took.Round(time.Second), summary)
 	if len(failed) > 0 {
