@@ -91,7 +91,7 @@ func FuzzParseTAP(f *testing.F) {
 		}
 		Verdict(1, tap, in, time.Second, 10)
 		Verdict(124, tap, in, time.Second, 10)
-		prev := 0
+		prev := -1
 		for _, st := range LogSubtests(in, true) {
 			if st.Num <= prev {
 				t.Fatalf("log subtest %d after %d", st.Num, prev)
