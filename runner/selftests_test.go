@@ -157,3 +157,30 @@ func TestSelftestColumns(t *testing.T) {
 		t.Errorf("cached suites: %v", m)
 	}
 }
+
+// A tree whose Makefiles' mtimes are ahead of the host clock (a tarball
+// packed on a machine whose clock ran ahead, or the test tarball of
+// TestSelftestUbuntuSource a fraction of a second after packing) makes
+// make warn "Clock skew detected" on stderr: the suite's version and the
+// target's TEST_PROGS come from stdout alone.
+func TestSelftestBuildIgnoresMakeWarnings(t *testing.T) {
+	src := fakeKernelTree(t)
+	future := time.Now().Add(time.Hour)
+	for _, f := range []string{"Makefile", "tools/testing/selftests/net/fake/Makefile"} {
+		if err := os.Chtimes(filepath.Join(src, f), future, future); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var log strings.Builder
+	s, err := selftests.Build(context.Background(), selftests.BuildOptions{CacheDir: t.TempDir(), Source: src, Target: "net/fake", Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range s.Programs {
+		names = append(names, p.Name)
+	}
+	if s.Version != "6.99.0" || strings.Join(names, " ") != "ok.sh FAKE-EXIT-4.sh FAKE-CRASH.sh" {
+		t.Errorf("version %q, programs %q", s.Version, names)
+	}
+}
