@@ -29,7 +29,11 @@ type SelftestDecl struct {
 	// package in an Ubuntu archive (fetched and verified like the kernels).
 	Ubuntu *SelftestUbuntu `yaml:"ubuntu"`
 	Target string          `yaml:"target"` // e.g. net/mptcp
-	Tests  []string        `yaml:"tests"`  // default: all of the target's TEST_PROGS
+	// Tests are the scripts to run (default: all of the target's
+	// TEST_PROGS), each one column; an entry may carry the script's own
+	// arguments, "mptcp_join.sh -f -e" (its test groups), so a script too
+	// long for one timeout runs as several honest columns.
+	Tests []string `yaml:"tests"`
 	// Timeout replaces the target's settings timeout for every script;
 	// TimeoutScale multiplies it (e.g. for TCG, where everything is slower).
 	Timeout      time.Duration `yaml:"timeout"`
@@ -138,6 +142,10 @@ type Selftests struct {
 // Column is the matrix column (scenario name) of one script of the suite.
 func (s Selftests) Column(script string) string { return s.Name + ":" + script }
 
+// selftestArg is one argument of a test entry ("mptcp_join.sh -f -e":
+// the script's own test-group options). The guest's shell sees it as is.
+var selftestArg = regexp.MustCompile(`^[A-Za-z0-9_.,=+-]+$`)
+
 var selftestTarget = regexp.MustCompile(`^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$`)
 
 func (f *File) validateSelftests(isKnown map[string]bool) error {
@@ -171,13 +179,31 @@ func (f *File) validateSelftests(isKnown map[string]bool) error {
 		if s.Timeout < 0 || s.TimeoutScale < 0 || s.Jobs < 0 {
 			return fmt.Errorf("line %d: selftests timeout, timeout_scale and jobs must not be negative", s.line)
 		}
-		for _, t := range s.Tests {
-			if t == "" || strings.ContainsAny(t, "/ ") {
+		seen, dirs := map[string]bool{}, map[string]string{}
+		for i, t := range s.Tests {
+			f := strings.Fields(t)
+			if len(f) == 0 || strings.Contains(f[0], "/") {
 				return fmt.Errorf("line %d: selftests test %q must be a script name of the target", s.line, t)
+			}
+			for _, a := range f[1:] {
+				if !selftestArg.MatchString(a) {
+					return fmt.Errorf("line %d: selftests test %q: argument %q: only letters, digits and -_.,=+ (the script's own options)", s.line, t, a)
+				}
+			}
+			// One spelling per entry: it is the column name and the
+			// expect: key.
+			s.Tests[i] = strings.Join(f, " ")
+			if seen[s.Tests[i]] {
+				return fmt.Errorf("line %d: selftests test %q listed twice", s.line, t)
+			}
+			seen[s.Tests[i]] = true
+			// Each column has its artifact directory.
+			if err := claimDirName(dirs, "selftests test", s.Name+":"+s.Tests[i], s.line); err != nil {
+				return err
 			}
 		}
 		for sc, out := range s.Expect.ByScenario {
-			if len(s.Tests) > 0 && !slices.Contains(s.Tests, sc) {
+			if len(s.Tests) > 0 && !slices.Contains(s.Tests, strings.Join(strings.Fields(sc), " ")) {
 				return fmt.Errorf("line %d: expect: %q is not in tests", s.Expect.lines[sc], sc)
 			}
 			if !validOutcomes[out] {
@@ -211,7 +237,7 @@ func (f *File) expandSelftests(keep []string) []Selftests {
 			}
 		}
 		for k, v := range d.Expect.ByScenario {
-			s.Expect[k] = v
+			s.Expect[strings.Join(strings.Fields(k), " ")] = v
 		}
 		out = append(out, s)
 	}

@@ -109,6 +109,9 @@ func TestSelftestsBad(t *testing.T) {
 		{"{diag.sh: skip}", "{diag.sh: maybe}", "is not PASS, FAIL, ERROR or SKIP"},
 		{"  - target: net/mptcp", "  - name: connect\n    target: net/mptcp", "clashes with a scenario"},
 		{"jobs: 2", "jobs: -1", "must not be negative"},
+		{"[diag.sh, mptcp_sockopt.sh]", "[mptcp_join.sh -f;reboot]", `argument "-f;reboot": only letters`},
+		{"[diag.sh, mptcp_sockopt.sh]", "[mptcp_join.sh -f, mptcp_join.sh  -f]", `"mptcp_join.sh  -f" listed twice`},
+		{"[diag.sh, mptcp_sockopt.sh]", "[mptcp_join.sh -x=1, mptcp_join.sh -x_1]", "both give the directory name"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			in := strings.Replace(selftestsPlan, tc.old, tc.new, 1)
@@ -147,5 +150,28 @@ func TestSelftestPlansInRepo(t *testing.T) {
 		if got != want || len(st.Tests) != 5 {
 			t.Errorf("%s: source %q, %d tests; want %q, 5", file, got, len(st.Tests), want)
 		}
+	}
+}
+
+// A test entry may carry the script's own arguments (mptcp_join.sh's test
+// groups): one column per entry, spelled with single spaces, and expect:
+// keys name entries the same way.
+func TestSelftestsArgs(t *testing.T) {
+	in := strings.Replace(selftestsPlan, "[diag.sh, mptcp_sockopt.sh]", "[mptcp_join.sh  -f -e, mptcp_join.sh -s]", 1)
+	in = strings.Replace(in, "{diag.sh: skip}", "{mptcp_join.sh -s: fail}", 1)
+	f, err := Parse([]byte(in), known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.Expand(Options{}, known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := p.Selftests[0]
+	if strings.Join(st.Tests, "|") != "mptcp_join.sh -f -e|mptcp_join.sh -s" || st.Expect["mptcp_join.sh -s"] != "FAIL" {
+		t.Errorf("tests %q expect %v", st.Tests, st.Expect)
+	}
+	if got := st.Column(st.Tests[0]); got != "mptcp:mptcp_join.sh -f -e" {
+		t.Errorf("column %q", got)
 	}
 }

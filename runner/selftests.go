@@ -25,6 +25,8 @@ type selftestCol struct {
 	decl    plan.Selftests
 	suite   *selftests.Suite
 	prog    selftests.Program
+	args    []string // the script's own arguments ("mptcp_join.sh -f": -f)
+	entry   string   // the tests: entry, script and arguments
 	payload *selftests.Payload
 	err     error
 }
@@ -74,7 +76,7 @@ func (r *Runner) prepareSelftests(ctx context.Context, p *plan.Plan) (map[string
 				scripts = []string{"build"}
 			}
 			for _, s := range scripts {
-				add(s, &selftestCol{decl: d, prog: selftests.Program{Name: s}, err: err})
+				add(s, &selftestCol{decl: d, prog: selftests.Program{Name: strings.Fields(s)[0]}, entry: s, err: err})
 			}
 		} else {
 			scripts := d.Tests
@@ -84,12 +86,13 @@ func (r *Runner) prepareSelftests(ctx context.Context, p *plan.Plan) (map[string
 				}
 			}
 			for _, s := range scripts {
-				c := &selftestCol{decl: d, suite: suite, payload: pl}
-				if pr, ok := suite.Program(s); ok {
+				f := strings.Fields(s)
+				c := &selftestCol{decl: d, suite: suite, payload: pl, args: f[1:], entry: s}
+				if pr, ok := suite.Program(f[0]); ok {
 					c.prog = pr
 				} else {
-					c.prog = selftests.Program{Name: s}
-					c.err = fmt.Errorf("%s is not in %s's TEST_PROGS", s, d.Target)
+					c.prog = selftests.Program{Name: f[0]}
+					c.err = fmt.Errorf("%s is not in %s's TEST_PROGS", f[0], d.Target)
 				}
 				add(s, c)
 			}
@@ -97,7 +100,7 @@ func (r *Runner) prepareSelftests(ctx context.Context, p *plan.Plan) (map[string
 		for i := range p.Kernels {
 			for _, name := range order {
 				exp := report.Pass
-				if o, ok := d.Expect[cols[name].prog.Name]; ok {
+				if o, ok := d.Expect[cols[name].entry]; ok {
 					exp = report.Outcome(o)
 				}
 				p.Kernels[i].Scenarios = append(p.Kernels[i].Scenarios, plan.Item{Scenario: name, Expected: exp})
@@ -270,7 +273,7 @@ func (r *Runner) runSelftest(ctx context.Context, k plan.Kernel, it plan.Item, c
 		case <-sctx.Done():
 		}
 	}()
-	sc := selftests.Script{Suite: c.suite, Program: c.prog, Payload: c.payload, Timeout: c.timeout()}
+	sc := selftests.Script{Suite: c.suite, Program: c.prog, Args: c.args, Payload: c.payload, Timeout: c.timeout()}
 	got := sc.Run(sctx, m, adir, r.Log)
 	cell.Outcome, cell.Reason, cell.Subtests = got.Outcome, got.Reason, got.Subtests
 	if err := m.Crashed(); err != nil {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -182,5 +183,55 @@ func TestSelftestBuildIgnoresMakeWarnings(t *testing.T) {
 	}
 	if s.Version != "6.99.0" || strings.Join(names, " ") != "ok.sh FAKE-EXIT-4.sh FAKE-CRASH.sh" {
 		t.Errorf("version %q, programs %q", s.Version, names)
+	}
+}
+
+// A tests: entry with the script's own arguments is its own column and
+// the guest runs the script with them (mptcp_join.sh's test groups).
+func TestSelftestArgsColumns(t *testing.T) {
+	w := &fakeWorld{t: t}
+	r := &Runner{Build: w.build, Out: t.TempDir(), Images: &images.Builder{CacheDir: t.TempDir()},
+		SelftestTools: selftests.DefaultTools()[:1],
+		Boot: func(ctx context.Context, cfg vm.Config) (Guest, error) {
+			g, err := w.boot(ctx, cfg)
+			if err != nil {
+				return nil, err
+			}
+			return &selftestGuest{fakeGuest: g.(*fakeGuest)}, nil
+		},
+		BuildSelftest: func(ctx context.Context, spec string, extra []string) (*images.Image, error) { return w.build(ctx, spec) },
+	}
+	p := &plan.Plan{Name: "t", Kernels: []plan.Kernel{{Name: "k1", Spec: "bzimage:/x"}},
+		Selftests: []plan.Selftests{{Name: "fake", Source: fakeKernelTree(t), Target: "net/fake",
+			Tests: []string{"ok.sh -f -e", "ok.sh -s", "nope.sh -f"}, Expect: map[string]string{"nope.sh -f": "ERROR"}}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	run, err := r.Run(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := run.Kernels[0]
+	if got := outcomes(k); got != "fake:ok.sh -f -e=PASS fake:ok.sh -s=PASS fake:nope.sh -f=ERROR" {
+		t.Fatalf("cells: %s", got)
+	}
+	if c := k.Cells[2]; !c.Matches() || !strings.Contains(c.Reason, "nope.sh is not in net/fake's TEST_PROGS") {
+		t.Errorf("unknown script: %+v", c)
+	}
+	var ran []string
+	for _, g := range w.guests {
+		for _, c := range g.cmds {
+			if i := strings.Index(c, "./ok.sh"); i >= 0 {
+				ran = append(ran, c[i:strings.Index(c, " >")])
+			}
+		}
+	}
+	slices.Sort(ran)
+	if strings.Join(ran, "|") != "./ok.sh -f -e|./ok.sh -s" {
+		t.Errorf("guest commands %q", ran)
+	}
+	for _, c := range k.Cells[:2] {
+		if _, err := os.Stat(filepath.Join(r.Out, c.Artifacts, "output.txt")); err != nil {
+			t.Errorf("%s: %v", c.Scenario, err)
+		}
 	}
 }

@@ -28,6 +28,9 @@ const (
 type Script struct {
 	Suite   *Suite
 	Program Program
+	// Args are the script's own arguments (mptcp_join.sh's test groups,
+	// "-f -e"); the plan checked they are plain words.
+	Args    []string
 	Payload *Payload
 	// Timeout bounds the script in the guest (timeout(1)); 0 means
 	// Program.Timeout. Callers scale it for TCG.
@@ -75,7 +78,7 @@ func (sc Script) Run(ctx context.Context, g scenarios.Guest, artifacts string, l
 		os.WriteFile(filepath.Join(artifacts, "verdict.json"), append(data, '\n'), 0o644)
 	}
 	if log != nil {
-		fmt.Fprintf(log, "   selftest %s: %s: %s\n", sc.Program.Name, cell.Outcome, cell.Reason)
+		fmt.Fprintf(log, "   selftest %s: %s: %s\n", strings.Join(append([]string{sc.Program.Name}, sc.Args...), " "), cell.Outcome, cell.Reason)
 	}
 	return cell
 }
@@ -118,7 +121,7 @@ func (sc Script) run(ctx context.Context, g scenarios.Guest, artifacts string) (
 	// ignores TERM is killed 10 s later. The host waits a minute longer so
 	// the guest's bound, not the SSH deadline, decides.
 	cmd := fmt.Sprintf("cd %s && export %s && timeout -k 10 %d ./%s >%s 2>&1 </dev/null",
-		dir, strings.Join(Env(), " "), secs, sc.Program.Name, guestOut)
+		dir, strings.Join(Env(), " "), secs, strings.Join(append([]string{sc.Program.Name}, sc.Args...), " "), guestOut)
 	t0 := time.Now()
 	rctx, rcancel := context.WithTimeout(ctx, to+time.Minute)
 	res, runErr := g.Exec(rctx, cmd)
