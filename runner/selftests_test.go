@@ -199,7 +199,9 @@ func TestSelftestArgsColumns(t *testing.T) {
 			}
 			return &selftestGuest{fakeGuest: g.(*fakeGuest)}, nil
 		},
-		BuildSelftest: func(ctx context.Context, spec string, extra []string) (*images.Image, error) { return w.build(ctx, spec) },
+		BuildSelftest: func(ctx context.Context, spec string, extra []string) (*images.Image, error) {
+			return w.build(ctx, spec)
+		},
 	}
 	p := &plan.Plan{Name: "t", Kernels: []plan.Kernel{{Name: "k1", Spec: "bzimage:/x"}},
 		Selftests: []plan.Selftests{{Name: "fake", Source: fakeKernelTree(t), Target: "net/fake",
