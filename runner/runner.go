@@ -357,8 +357,10 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, b built, repros m
 		// per cell); each repeated round tries again, so a kernel that
 		// boots only sometimes shows up as FLAKY rather than as ERROR.
 		g.bootErr, g.bootConsole = "", ""
-		for _, batch := range r.batches(k.Scenarios, repros) {
-			for _, res := range g.runBatch(ctx, batch, round, repros) {
+		batches := r.batches(k.Scenarios, repros)
+		for bi, batch := range batches {
+			last := round == rounds && bi == len(batches)-1
+			for _, res := range g.runBatch(ctx, batch, round, last) {
 				if round == 1 {
 					cells[res.idx] = res.cell
 				} else {

@@ -112,7 +112,8 @@ func (k *keepaliveScenario) Run(ctx context.Context, env Env) report.Cell {
 // pair, dmesg, pull, parse). Commands between two decisions of the host
 // share one guest exec (parts.go); each still has its own output and exit
 // code in commands.log. The topology is torn down on every path out,
-// unless the kernel crashed or the run was cancelled. skip is set when the
+// unless the kernel crashed, the run was cancelled or the guest is
+// discarded after this cell (Env.Discard). skip is set when the
 // kernel cannot run the scenario (no MPTCP).
 func (k *keepaliveScenario) run(ctx context.Context, s *session, c cellCmds) (o observation, skip string, err error) {
 	o = observation{spec: k.spec, topo: c.topo}
@@ -122,6 +123,10 @@ func (k *keepaliveScenario) run(ctx context.Context, s *session, c cellCmds) (o 
 	defer func() {
 		if _, crashed := crashConsole(err); crashed || ctx.Err() != nil {
 			return // the runner throws that guest away
+		}
+		if s.env.Discard && err == nil {
+			fmt.Fprintf(s.log, "### +%.3fs teardown skipped: the guest is powered off after this batch\n\n", time.Since(s.started).Seconds())
+			return
 		}
 		tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.scaled(defaultTimeout))
 		defer cancel()

@@ -232,3 +232,24 @@ func TestKeepaliveClientNotReady(t *testing.T) {
 		}
 	}
 }
+
+// A cell whose guest is powered off after its batch (Env.Discard) does
+// not tear its topology down; the runner's last batch sets it.
+func TestKeepaliveDiscardSkipsTeardown(t *testing.T) {
+	g := &scriptedGuest{replies: map[string]ExecResult{
+		"uname -r":            {Stdout: []byte("6.12.0\nmptcp=yes\n")},
+		"srutest-pair server": {Stdout: []byte("101\n")},
+		"tcpdump -Z root":     {Stdout: []byte("102\n")},
+		"srutest-pair client": {Stdout: []byte("103\n"), ExitCode: 1},
+	}}
+	dir := t.TempDir()
+	newKeepalive(specConnect).Run(context.Background(), Env{Guest: g, Pair: "/nonexistent", Artifacts: dir, Discard: true})
+	for _, c := range g.cmds {
+		if strings.Contains(c, "netns del") && !strings.Contains(c, "@@srutest-part") {
+			t.Errorf("tore down a discarded guest's topology: %q", c)
+		}
+	}
+	if log, _ := os.ReadFile(filepath.Join(dir, "commands.log")); !strings.Contains(string(log), "teardown skipped") {
+		t.Errorf("commands.log does not say the teardown was skipped:\n%s", log)
+	}
+}
