@@ -3,6 +3,10 @@ GO      ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 BIN     := bin
 # srutest becomes the guest's /init and srutest-pair runs in the guest: both static.
 export CGO_ENABLED := 0
+# Without DWARF and the symbol table srutest is 15 MB instead of 21 MB: 6 MB
+# less in every initramfs the guest kernel unpacks before it runs /init
+# (panics still print file:line: that comes from the pclntab).
+GOLDFLAGS := -s -w
 
 .PHONY: all build deps deps-test demo backport backport-ubuntu ubuntu test test-unit test-e2e fuzz lint bench clean
 .PHONY: lint-deploy
@@ -10,8 +14,8 @@ export CGO_ENABLED := 0
 all: build
 
 build:
-	$(GO) build -o $(BIN)/srutest ./cmd/srutest
-	$(GO) build -o $(BIN)/srutest-pair ./cmd/srutest-pair
+	$(GO) build -ldflags='$(GOLDFLAGS)' -o $(BIN)/srutest ./cmd/srutest
+	$(GO) build -ldflags='$(GOLDFLAGS)' -o $(BIN)/srutest-pair ./cmd/srutest-pair
 
 deps:
 	./scripts/install-deps.sh

@@ -88,7 +88,8 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(scratchDir)
 	for _, pkg := range []string{"srutest", "srutest-pair"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, pkg), "../cmd/"+pkg)
+		// As make build builds them (-s -w: see the Makefile).
+		cmd := exec.Command("go", "build", "-ldflags=-s -w", "-o", filepath.Join(dir, pkg), "../cmd/"+pkg)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", pkg, err, out)

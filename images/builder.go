@@ -41,7 +41,8 @@ type Builder struct {
 }
 
 // Timing is the duration of one build phase: resolve, fetch, extract,
-// initramfs.
+// initramfs, unpack kernel (vmlinux for the PVH boot, once per kernel
+// layer).
 type Timing struct {
 	Phase    string
 	Duration time.Duration
@@ -50,7 +51,7 @@ type Timing struct {
 // Image is a bootable guest image.
 type Image struct {
 	Dir       string            // image cache entry dir
-	Kernel    string            // vmlinuz (bzImage) path
+	Kernel    string            // what QEMU boots: the unpacked vmlinux (PVH entry) when the kernel has one, else the vmlinuz (bzImage)
 	Initrd    string            // uncompressed newc cpio path
 	Release   string            // kernel release
 	HostKey   string            // guest SSH host public key, authorized_keys format (pin it)
@@ -373,9 +374,17 @@ func (b *Builder) imageLayer(ctx context.Context, kernelKey, kdir string, kj *ke
 	if len(kj.Warnings) > 0 {
 		meta["warnings"] = strings.Join(kj.Warnings, "; ")
 	}
+	lim, err := DefaultLimits()
+	if err != nil {
+		return nil, false, err
+	}
+	kernel, err := bootKernel(ctx, kdir, lim.File, tm)
+	if err != nil {
+		return nil, false, err
+	}
 	return &Image{
 		Dir:       final,
-		Kernel:    filepath.Join(kdir, fileKernel),
+		Kernel:    kernel,
 		Initrd:    filepath.Join(final, fileInitrd),
 		Release:   kj.Release,
 		HostKey:   strings.TrimSpace(string(pub)),

@@ -1,5 +1,6 @@
 // Package images turns a kernel spec into a cached, bootable guest image: a
-// kernel (vmlinuz/bzImage) plus an uncompressed newc initramfs whose /init is
+// kernel (the unpacked vmlinux when it has a PVH entry, see vmlinux.go, else
+// the vmlinuz/bzImage) plus an uncompressed newc initramfs whose /init is
 // the srutest agent.
 //
 // Spec kinds (ParseSpec). Each kind has one file (kindapt.go, kinddeb.go,
@@ -40,7 +41,9 @@
 //
 // Cache layout under Builder.CacheDir (default $XDG_CACHE_HOME/srutest):
 //
-//	kernels/<sha256>/   vmlinuz, lib/modules/<rel>/… (plain .ko), kernel.json
+//	kernels/<sha256>/   vmlinuz, lib/modules/<rel>/… (plain .ko), kernel.json,
+//	                    vmlinux (vmlinuz unpacked, booted through its PVH
+//	                    entry) or vmlinux.none (why the bzImage is booted)
 //	images/<sha256>/    initrd.cpio, ssh keys, image.json
 //	markers/<sha256>/   initrd.cpio holding only /init (bench floor)
 //	debs/apt/           .deb files fetched by apt-get download

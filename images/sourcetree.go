@@ -22,6 +22,47 @@ type SourceResolver interface {
 	ResolveSource(ctx context.Context, arg, dlDir string) (deb string, meta map[string]string, err error)
 }
 
+// archiveSourceResolver is a SourceResolver that can also be pointed at
+// another archive or mirror per call (ubuntu.Resolver).
+type archiveSourceResolver interface {
+	ResolveSourceFrom(ctx context.Context, arg, archive, dlDir string) (deb string, meta map[string]string, err error)
+}
+
+// SourcePackage fetches the source package spec names, <kind>:<arg> (e.g.
+// ubuntu:noble-updates@6.8.0-151.151: Ubuntu's linux-source-6.8.0 at that
+// version), through the kind's resolver, verified, into the cache
+// (debs/<kind>-source/), and returns its path and the resolver's metadata.
+// archive, when set, is the archive or mirror to fetch from instead of the
+// resolver's. Selftest suites build from it.
+func (b *Builder) SourcePackage(ctx context.Context, spec, archive string) (string, map[string]string, error) {
+	kind, arg, ok := strings.Cut(spec, ":")
+	if !ok || !isKindName(kind) {
+		return "", nil, &SpecError{spec, "want <kind>:<arg>, e.g. ubuntu:noble-updates"}
+	}
+	dl := filepath.Join(b.cacheDir(), dirDebs, kind+"-source")
+	var (
+		deb  string
+		meta map[string]string
+		err  error
+	)
+	switch r := b.Resolvers[kind].(type) {
+	case archiveSourceResolver:
+		deb, meta, err = r.ResolveSourceFrom(ctx, arg, archive, dl)
+	case SourceResolver:
+		if archive != "" {
+			return "", nil, &SpecError{spec, fmt.Sprintf("the %s resolver cannot fetch from another archive (%s)", kind, archive)}
+		}
+		deb, meta, err = r.ResolveSource(ctx, arg, dl)
+	default:
+		return "", nil, &SpecError{spec, fmt.Sprintf("no source-package resolver for %q", kind+":")}
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("source package %s: %w", spec, err)
+	}
+	touch(deb)
+	return deb, meta, nil
+}
+
 // dirTrees holds kernel tarballs taken out of source packages, one
 // directory per package (named by its file name, which carries the version).
 const dirTrees = "trees"

@@ -68,9 +68,40 @@ func TestSelftestsParseExpand(t *testing.T) {
 	}
 }
 
+// ubuntu: names the linux-source package instead of a file: the spec the
+// image builder resolves, from the plan's archive unless the entry has one.
+func TestSelftestsUbuntuSource(t *testing.T) {
+	for _, tc := range []struct{ entry, spec, archive string }{
+		{"{series: noble, pocket: updates, version: 6.8.0-151.151}", "ubuntu:noble-updates@6.8.0-151.151", "http://mirror.example/ubuntu"},
+		{"{series: noble}", "ubuntu:noble", "http://mirror.example/ubuntu"},
+		{"{series: jammy, pocket: release, archive: 'http://other/ubuntu'}", "ubuntu:jammy", "http://other/ubuntu"},
+	} {
+		in := strings.Replace(selftestsPlan, "    source: src/linux-source-6.12.tar.xz\n", "    ubuntu: "+tc.entry+"\n", 1)
+		in = "archive: http://mirror.example/ubuntu\n" + in
+		f, err := Parse([]byte(in), known)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.entry, err)
+		}
+		p, err := f.Expand(Options{}, known)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := p.Selftests[0]
+		if st.Source != "" || st.SourceSpec != tc.spec || st.SourceArchive != tc.archive {
+			t.Errorf("%s: source %q spec %q archive %q, want %q from %q", tc.entry, st.Source, st.SourceSpec, st.SourceArchive, tc.spec, tc.archive)
+		}
+	}
+}
+
 func TestSelftestsBad(t *testing.T) {
 	for _, tc := range []struct{ old, new, want string }{
-		{"    source: src/linux-source-6.12.tar.xz\n", "", "line 5: selftests entry needs source and target"},
+		{"    source: src/linux-source-6.12.tar.xz\n", "", "line 5: selftests entry needs a target and one of source or ubuntu"},
+		{"    source: src/linux-source-6.12.tar.xz\n", "    source: x.tar.xz\n    ubuntu: {series: noble}\n", "needs a target and one of source or ubuntu"},
+		{"    source: src/linux-source-6.12.tar.xz\n", "    ubuntu: {series: noble, pocket: backports}\n", `line 6: selftests ubuntu: unknown pocket "backports"`},
+		{"    source: src/linux-source-6.12.tar.xz\n", "    ubuntu: {series: Noble}\n", `series "Noble"`},
+		{"    source: src/linux-source-6.12.tar.xz\n", "    ubuntu: {series: noble, version: latest}\n", `version "latest" is not a package version`},
+		{"    source: src/linux-source-6.12.tar.xz\n", "    ubuntu: {series: noble, abi: 6.8.0-151}\n", `unknown key "abi"`},
+		{"    source: src/linux-source-6.12.tar.xz\n", "    ubuntu: {series: noble, archive: ftp://x}\n", "is not an http(s) URL"},
 		{"target: net/mptcp", "target: ../net", "is not a path below tools/testing/selftests"},
 		{"jobs: 2", "jobs: 2\n    colour: red", `unknown key "colour"`},
 		{"[diag.sh, mptcp_sockopt.sh]", "[net/diag.sh]", "must be a script name of the target"},
@@ -78,6 +109,9 @@ func TestSelftestsBad(t *testing.T) {
 		{"{diag.sh: skip}", "{diag.sh: maybe}", "is not PASS, FAIL, ERROR or SKIP"},
 		{"  - target: net/mptcp", "  - name: connect\n    target: net/mptcp", "clashes with a scenario"},
 		{"jobs: 2", "jobs: -1", "must not be negative"},
+		{"[diag.sh, mptcp_sockopt.sh]", "[mptcp_join.sh -f;reboot]", `argument "-f;reboot": only letters`},
+		{"[diag.sh, mptcp_sockopt.sh]", "[mptcp_join.sh -f, mptcp_join.sh  -f]", `"mptcp_join.sh  -f" listed twice`},
+		{"[diag.sh, mptcp_sockopt.sh]", "[mptcp_join.sh -x=1, mptcp_join.sh -x_1]", "both give the directory name"},
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			in := strings.Replace(selftestsPlan, tc.old, tc.new, 1)
@@ -89,5 +123,55 @@ func TestSelftestsBad(t *testing.T) {
 				t.Errorf("got %v, want %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// The selftest plans of the repository parse: the Debian one from a local
+// tarball, the Ubuntu one from its kernel's own linux-source in the same
+// archive and pocket.
+func TestSelftestPlansInRepo(t *testing.T) {
+	for file, want := range map[string]string{
+		"../mptcp-selftests.yaml": "/usr/src/linux-source-6.12.tar.xz",
+		"../noble-selftests.yaml": "ubuntu:noble-updates@6.8.0-151.151 from http://archive.ubuntu.com/ubuntu",
+	} {
+		f, err := Load(file, known)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.Expand(Options{}, known)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := p.Selftests[0]
+		got := st.Source
+		if st.SourceSpec != "" {
+			got = st.SourceSpec + " from " + st.SourceArchive
+		}
+		if got != want || len(st.Tests) != 5 {
+			t.Errorf("%s: source %q, %d tests; want %q, 5", file, got, len(st.Tests), want)
+		}
+	}
+}
+
+// A test entry may carry the script's own arguments (mptcp_join.sh's test
+// groups): one column per entry, spelled with single spaces, and expect:
+// keys name entries the same way.
+func TestSelftestsArgs(t *testing.T) {
+	in := strings.Replace(selftestsPlan, "[diag.sh, mptcp_sockopt.sh]", "[mptcp_join.sh  -f -e, mptcp_join.sh -s]", 1)
+	in = strings.Replace(in, "{diag.sh: skip}", "{mptcp_join.sh -s: fail}", 1)
+	f, err := Parse([]byte(in), known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.Expand(Options{}, known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := p.Selftests[0]
+	if strings.Join(st.Tests, "|") != "mptcp_join.sh -f -e|mptcp_join.sh -s" || st.Expect["mptcp_join.sh -s"] != "FAIL" {
+		t.Errorf("tests %q expect %v", st.Tests, st.Expect)
+	}
+	if got := st.Column(st.Tests[0]); got != "mptcp:mptcp_join.sh -f -e" {
+		t.Errorf("column %q", got)
 	}
 }

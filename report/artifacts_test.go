@@ -15,6 +15,12 @@ func TestRebaseArtifacts(t *testing.T) {
 			t.Errorf("cell %s: %q, want %q", c.Scenario, c.Artifacts, want[i])
 		}
 	}
+	// A repeated cell's runs each have their own evidence.
+	r3 := &Run{Kernels: []Kernel{{Cells: []Cell{{Artifacts: "k/a", Repeats: []Repeat{{Artifacts: "k/a"}, {Artifacts: "k/a/repeat-2"}}}}}}}
+	r3.RebaseArtifacts("shards/shard-1", "merged")
+	if got := r3.Kernels[0].Cells[0].Repeats[1].Artifacts; got != "../shards/shard-1/k/a/repeat-2" {
+		t.Errorf("repeat: %q", got)
+	}
 	// Same directory: unchanged.
 	r2 := &Run{Kernels: []Kernel{{Cells: []Cell{{Artifacts: "k/a"}}}}}
 	r2.RebaseArtifacts("out", "out/")

@@ -14,6 +14,7 @@ const (
 	Regressed    Change = "regressed"     // PASS → FAIL
 	StillFailing Change = "still failing" // FAIL → FAIL
 	Errored      Change = "error"         // ERROR on either side: undecided
+	Flaky        Change = "flaky"         // FLAKY on either side (runs disagreed): undecided
 	Unchanged    Change = "unchanged"     // PASS → PASS, SKIP → SKIP
 	Changed      Change = "changed"       // any other move (to or from SKIP)
 	Missing      Change = "missing"       // the cell exists on one side only
@@ -32,6 +33,9 @@ type CellChange struct {
 	Before, After Outcome // "" when the cell is missing on that side
 	Change        Change
 	Reason        string // the after cell's reason (the before one's if missing after)
+	// BeforeRuns, AfterRuns tally a FLAKY side's runs ("2 PASS, 1 FAIL";
+	// "" when that side is not FLAKY).
+	BeforeRuns, AfterRuns string
 	// Evidence of each side: its verdict.json, relative to that run's
 	// results.json ("" when missing); see Run.RebaseArtifacts to make both
 	// relative to one place.
@@ -146,12 +150,22 @@ func compareKernel(p KernelPair, b, a *Kernel) []CellChange {
 		ac, aok := a.Cell(s)
 		ch := CellChange{Pair: p, Scenario: s, Before: bc.Outcome, After: ac.Outcome, Reason: ac.Reason,
 			BeforeEvidence: evidencePath(bc), AfterEvidence: evidencePath(ac)}
+		if bc.Flaky {
+			ch.BeforeRuns = bc.Tally()
+		}
+		if ac.Flaky {
+			ch.AfterRuns = ac.Tally()
+		}
 		switch {
 		case !bok || !aok:
 			ch.Change = Missing
 			if !aok {
 				ch.Reason = bc.Reason
 			}
+		case bc.Flaky || ac.Flaky:
+			// Its first run's outcome would say "fixed" or "regressed"
+			// by chance.
+			ch.Change = Flaky
 		case bc.Outcome == Error || ac.Outcome == Error:
 			ch.Change = Errored
 		case bc.Outcome == Fail && ac.Outcome == Pass:
@@ -182,11 +196,12 @@ func (c *Comparison) Count(ch Change) int {
 }
 
 // renderOrder lists the sections of Render; unchanged cells are counted only.
-var renderOrder = []Change{Fixed, Regressed, StillFailing, Errored, Changed, Missing}
+var renderOrder = []Change{Fixed, Regressed, StillFailing, Errored, Flaky, Changed, Missing}
 
 // Render prints the matched kernels, then one section per kind of change
-// (fixed, regressed, still failing, errors, other changes, missing cells),
-// each cell as "before-kernel → after-kernel × scenario: FAIL → PASS" with
+// (fixed, regressed, still failing, errors, FLAKY, other changes, missing
+// cells), each cell as "before-kernel → after-kernel × scenario: FAIL →
+// PASS" (a FLAKY side as "FLAKY (2 PASS, 1 FAIL)") with
 // the paths of both sides' verdict.json below it, and a tally line.
 func (c *Comparison) Render(w io.Writer) error {
 	ew := &errWriter{w: w}
@@ -218,7 +233,7 @@ func (c *Comparison) Render(w io.Writer) error {
 			if x.Change != kind {
 				continue
 			}
-			fmt.Fprintf(ew, "  %s × %s: %s → %s", pairLabel(x.Pair), x.Scenario, orDash(string(x.Before)), orDash(string(x.After)))
+			fmt.Fprintf(ew, "  %s × %s: %s → %s", pairLabel(x.Pair), x.Scenario, sideText(x.Before, x.BeforeRuns), sideText(x.After, x.AfterRuns))
 			if kind != Fixed && x.Reason != "" {
 				fmt.Fprintf(ew, ": %s", oneLine(x.Reason, 160))
 			}
@@ -231,6 +246,14 @@ func (c *Comparison) Render(w io.Writer) error {
 	tally = append(tally, fmt.Sprintf("%d unchanged", c.Count(Unchanged)))
 	fmt.Fprintf(ew, "\n%s\n", strings.Join(tally, ", "))
 	return ew.err
+}
+
+// sideText is one side of a change: its outcome, or "FLAKY (tally)".
+func sideText(o Outcome, runs string) string {
+	if runs != "" {
+		return "FLAKY (" + runs + ")"
+	}
+	return orDash(string(o))
 }
 
 func pairLabel(p KernelPair) string {

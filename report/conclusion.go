@@ -13,7 +13,8 @@ const (
 	// Verified: every cell of the after kernel is as expected and nothing
 	// that passed before fails after.
 	Verified Verdict = "verified"
-	// NotVerified: the after kernel has cells not as expected.
+	// NotVerified: the after kernel has cells not as expected, or FLAKY
+	// ones (their repeated runs disagreed).
 	NotVerified Verdict = "not verified"
 	// Regression: a scenario that passed on the before kernel fails on the
 	// after kernel.
@@ -150,15 +151,21 @@ func conclude(series, check, label string, b, a *Kernel, fixes []string) Conclus
 	var regressed, unexpected, beforeOff []string
 	failed := false
 	for _, ac := range a.Cells {
-		if !ac.Matches() {
+		switch {
+		case !ac.Matches():
 			unexpected = append(unexpected, fmt.Sprintf("%s %s (expected %s)", ac.Scenario, ac.Outcome, ac.Expected))
 			failed = failed || ac.Outcome == Fail
+		case ac.Flaky:
+			// Its first run matched, another did not: undecided, never
+			// "fixed" nor a failure.
+			unexpected = append(unexpected, fmt.Sprintf("%s FLAKY (%s)", ac.Scenario, ac.Tally()))
 		}
 		if b == nil {
 			continue
 		}
 		bc, ok := b.Cell(ac.Scenario)
-		if !ok {
+		if !ok || bc.Flaky || ac.Flaky {
+			// A flaky side shows neither a reproduction nor a regression.
 			continue
 		}
 		switch {
@@ -170,8 +177,11 @@ func conclude(series, check, label string, b, a *Kernel, fixes []string) Conclus
 	}
 	if b != nil {
 		for _, bc := range b.Cells {
-			if !bc.Matches() {
+			switch {
+			case !bc.Matches():
 				beforeOff = append(beforeOff, fmt.Sprintf("%s %s (expected %s)", bc.Scenario, bc.Outcome, bc.Expected))
+			case bc.Flaky:
+				beforeOff = append(beforeOff, fmt.Sprintf("%s FLAKY (%s)", bc.Scenario, bc.Tally()))
 			}
 		}
 	}
@@ -211,7 +221,7 @@ func conclude(series, check, label string, b, a *Kernel, fixes []string) Conclus
 // Tags suggests the Launchpad verification tag per series, in order of
 // first appearance: verification-done-<series> when every pair of the
 // series is verified, verification-failed-<series> when the evidence says
-// an after kernel is wrong, none while a pair is undecided (ERROR, SKIP,
+// an after kernel is wrong, none while a pair is undecided (ERROR, SKIP, FLAKY,
 // missing kernel, nothing in -proposed to verify): rerun first. History
 // comparisons never suggest a tag.
 func Tags(cs []Conclusion) []string {
@@ -268,7 +278,7 @@ func NoTagReason(cs []Conclusion) string {
 	case nothing == sru:
 		return "No verification tag suggested: nothing in -proposed to verify."
 	}
-	return "No verification tag suggested: some results are undecided (ERROR/SKIP or a missing kernel); rerun them first."
+	return "No verification tag suggested: some results are undecided (ERROR/SKIP, FLAKY or a missing kernel); rerun them first."
 }
 
 // pocketWords are dropped from kernel names to pair before with after.

@@ -39,7 +39,7 @@ func evidenceLines(r *Run) []string {
 				series = "SRU"
 			}
 			out = append(out, fmt.Sprintf("%s: %s %s → %s (%s): before %s, after %s", oneLine(series, 20), s,
-				orDash(string(bc.Outcome)), orDash(string(ac.Outcome)), ch, orDash(evidencePath(bc)), orDash(evidencePath(ac))))
+				outcomeText(bc), outcomeText(ac), ch, orDash(evidencePath(bc)), orDash(evidencePath(ac))))
 			listed[[2]string{b.Name, s}], listed[[2]string{a.Name, s}] = true, true
 		}
 	}
@@ -52,4 +52,13 @@ func evidenceLines(r *Run) []string {
 		}
 	}
 	return out
+}
+
+// outcomeText is a cell's outcome for a one-line list: "FLAKY (2 PASS,
+// 1 FAIL)" when its repeated runs disagreed, "-" for no cell.
+func outcomeText(c Cell) string {
+	if c.Flaky {
+		return sideText(c.Outcome, c.Tally())
+	}
+	return orDash(string(c.Outcome))
 }

@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"sync"
 )
 
 // HTML renders one self-contained page (inline CSS, no scripts, no external
@@ -15,9 +16,12 @@ import (
 // inline SVG per cell, one track per subflow: see TimelineSVG), and per cell a collapsible
 // <details> with reason, subflow evidence, console excerpt and links to the
 // artifacts directory and its verdict.json (relative to results.json, so
-// the page works next to it). All text goes through html/template escaping.
+// the page works next to it). A FLAKY cell (srutest run --repeat N, runs
+// disagreeing) is striped and says FLAKY in the matrix, and its details
+// list every run with its outcome, reason and verdict.json.
+// All text goes through html/template escaping.
 func HTML(w io.Writer, r *Run) error {
-	if err := page.Execute(w, htmlData(r)); err != nil {
+	if err := page().Execute(w, htmlData(r)); err != nil {
 		return fmt.Errorf("report: html: %w", err)
 	}
 	return nil
@@ -57,11 +61,12 @@ type htmlPage struct {
 	Pockets     []htmlPocket
 	Tags        string
 	Unfinished  int
+	Repeated    bool // some cell ran more than once (--repeat N)
 }
 
 func htmlData(r *Run) htmlPage {
 	p := htmlPage{Run: r, When: runLine(r), Count: r.Count().String(), Scenarios: r.Scenarios(),
-		Conclusions: Conclusions(r), Unfinished: r.Unfinished()}
+		Conclusions: Conclusions(r), Unfinished: r.Unfinished(), Repeated: r.Repeated()}
 	if r.Bug != "" {
 		p.Bug = lpRef(r.Bug)
 	}
@@ -107,7 +112,12 @@ func htmlData(r *Run) htmlPage {
 	return p
 }
 
-var page = template.Must(template.New("page").Funcs(template.FuncMap{
+// page is parsed on first use, not at package init: srutest is also the
+// guest's /init, and under TCG every init function of the binary delays
+// every boot (this parse was the biggest, ~0.8 ms of ~4.5 ms natively).
+var page = sync.OnceValue(func() *template.Template { return template.Must(pageTemplate.Parse(pageText)) })
+
+var pageTemplate = template.New("page").Funcs(template.FuncMap{
 	"verdictClass": func(c Conclusion) string {
 		switch {
 		case c.Verdict == Verified:
@@ -120,7 +130,12 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{
 	"seconds":  func(c Cell) string { return seconds(c.Duration) },
 	"timeline": TimelineSVG,
 	"dur":      func(t Timing) string { return seconds(t.Duration) },
-}).Parse(`<!doctype html>
+	"flaky":    flakyLine,
+	"inc":      func(i int) int { return i + 1 },
+	"evidence": func(rp Repeat) string { return evidencePath(Cell{Artifacts: rp.Artifacts}) },
+})
+
+const pageText = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>srutest {{.Run.Name}}{{if .Bug}} · {{.Bug}}{{end}}</title>
 <style>
@@ -138,7 +153,8 @@ details{margin:.3em 0}summary{cursor:pointer}
 .muted{color:#666}
 figure.tl{margin:.4em 0 .8em 0}figure.tl figcaption{font-size:.9em;margin-bottom:.2em}
 .legend{font-size:.85em;color:#444}.legend i{display:inline-block;width:10px;height:10px;margin:0 .2em 0 .8em;vertical-align:middle}
-</style></head>
+{{if .Repeated}}.FLAKY{background:repeating-linear-gradient(135deg,#fbe3b0 0 6px,#f3c77a 6px 12px)}
+{{end}}</style></head>
 <body>
 <h1>srutest: {{.Run.Name}}{{if .Bug}} — {{.Bug}}{{end}}</h1>
 <p class="muted">{{if .Run.Series}}series {{.Run.Series}} · {{end}}{{.When}}</p>
@@ -156,7 +172,7 @@ figure.tl{margin:.4em 0 .8em 0}figure.tl figcaption{font-size:.9em;margin-bottom
 {{range .Kernels}}<tr><td><a href="#{{.ID}}">{{.Name}}</a></td><td>{{.Role}}</td><td>{{.Release}}</td>
 {{- range .Cells}}{{template "cell" .}}{{end}}</tr>
 {{end}}</table>
-<p class="muted">* not the expected outcome (outlined); hover a cell for the reason.</p>
+<p class="muted">* not the expected outcome (outlined); hover a cell for the reason.{{if .Repeated}} FLAKY: the cell's repeated runs disagreed (striped; hover for the tally, its details list every run).{{end}}</p>
 <h2>Details</h2>
 <p class="legend">Probe timelines: packets over time, one track per subflow:<i style="background:#555"></i>client→server above the line, server→client below<i style="background:#1565c0"></i>SYN<i style="background:#2e7d32"></i>data<i style="background:#d11"></i>keepalive probe<i style="background:#777"></i>expected probe time (keepalive interval after the connection went idle)</p>
 {{range .Kernels}}<section id="{{.ID}}"><h3>{{.Name}}</h3>
@@ -171,10 +187,14 @@ figure.tl{margin:.4em 0 .8em 0}figure.tl figcaption{font-size:.9em;margin-bottom
 </table>
 {{range $c := .Cells}}{{if $c.ID}}{{with timeline $c.Cell}}<figure class="tl" id="{{$c.ID}}-tl"><figcaption><a href="#{{$c.ID}}">{{$c.Scenario}}</a> <span class="{{$c.Outcome}}">&nbsp;{{$c.Outcome}}&nbsp;</span></figcaption>
 {{.}}</figure>
-{{end}}{{end}}{{end}}{{range .Cells}}{{if .ID}}<details id="{{.ID}}"{{if not .Matches}} open{{end}}>
-<summary><span class="{{.Outcome}}">&nbsp;{{.Outcome}}&nbsp;</span> <b>{{.Scenario}}</b>{{if not .Matches}} <span class="bad">expected {{.Expected}}</span>{{end}} <span class="muted">({{seconds .Cell}}s)</span></summary>
+{{end}}{{end}}{{end}}{{range .Cells}}{{if .ID}}<details id="{{.ID}}"{{if or (not .Matches) .Flaky}} open{{end}}>
+<summary>{{if .Flaky}}<span class="FLAKY">&nbsp;FLAKY&nbsp;</span> {{end}}<span class="{{.Outcome}}">&nbsp;{{.Outcome}}&nbsp;</span> <b>{{.Scenario}}</b>{{if not .Matches}} <span class="bad">expected {{.Expected}}</span>{{end}} <span class="muted">({{seconds .Cell}}s)</span></summary>
 <p>{{.Reason}}</p>
-{{if .Subflows}}<table><tr><th>path</th><th>kind</th><th>local</th><th>remote</th><th>keepalive timer</th><th>probes</th><th>interval (s)</th><th>verdict</th><th>notes</th></tr>
+{{if gt (len .Repeats) 1}}<p>{{if .Flaky}}<b>{{flaky .Cell}}</b>{{else}}{{len .Repeats}} runs, all {{.Outcome}}{{end}}</p>
+<table><tr><th>run</th><th>outcome</th><th>reason</th><th>evidence</th></tr>
+{{range $i, $rp := .Repeats}}<tr><td>{{inc $i}}</td><td class="{{$rp.Outcome}}">{{$rp.Outcome}}</td><td>{{$rp.Reason}}</td><td>{{if $rp.Artifacts}}<a href="{{evidence $rp}}">verdict.json</a>{{end}}</td></tr>
+{{end}}</table>
+{{end}}{{if .Subflows}}<table><tr><th>path</th><th>kind</th><th>local</th><th>remote</th><th>keepalive timer</th><th>probes</th><th>interval (s)</th><th>verdict</th><th>notes</th></tr>
 {{range .Subflows}}<tr><td>{{.Path}}</td><td>{{.Kind}}</td><td>{{.Local}}</td><td>{{.Remote}}</td><td>{{if .TimerSeen}}yes{{else}}no{{end}}</td><td>{{.Probes}}</td><td>{{printf "%.2f" .IntervalSec}}</td><td class="{{.Verdict}}">{{.Verdict}}</td><td>{{range .Notes}}{{.}}<br>{{end}}</td></tr>
 {{end}}</table>{{end}}{{if .Subtests}}<table><tr><th>#</th><th>subtest</th><th>outcome</th><th>reason</th></tr>
 {{range .Subtests}}<tr><td>{{.Num}}</td><td>{{.Name}}</td><td class="{{.Outcome}}">{{.Outcome}}</td><td>{{.Reason}}</td></tr>
@@ -184,4 +204,4 @@ figure.tl{margin:.4em 0 .8em 0}figure.tl figcaption{font-size:.9em;margin-bottom
 </details>
 {{end}}{{end}}</section>
 {{end}}</body></html>
-{{define "cell"}}{{if .ID}}<td class="cell {{.Outcome}}{{if not .Matches}} unexpected{{end}}" title="expected {{.Expected}}: {{.Reason}}"><a href="#{{.ID}}">{{.Outcome}}{{if not .Matches}}*{{end}}</a></td>{{else}}<td class="cell">-</td>{{end}}{{end}}`))
+{{define "cell"}}{{if not .ID}}<td class="cell">-</td>{{else if .Flaky}}<td class="cell FLAKY{{if not .Matches}} unexpected{{end}}" title="expected {{.Expected}}: {{flaky .Cell}}"><a href="#{{.ID}}">FLAKY{{if not .Matches}}*{{end}}</a></td>{{else}}<td class="cell {{.Outcome}}{{if not .Matches}} unexpected{{end}}" title="expected {{.Expected}}: {{.Reason}}"><a href="#{{.ID}}">{{.Outcome}}{{if not .Matches}}*{{end}}</a></td>{{end}}{{end}}`

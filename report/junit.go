@@ -62,10 +62,13 @@ type JUnitMsg struct {
 // JUnit writes one testsuite per kernel (classname = kernel name) and one
 // testcase per scenario, agreeing with ExitCode: a cell not as expected is
 // an <error> when it is ERROR and a <failure> otherwise (unexpected FAIL,
-// PASS or SKIP); an expected SKIP is <skipped>; an expected FAIL (a before
-// kernel showing the bug) passes, its system-out says so. system-out holds
-// outcome, expectation, reason, subflows and the artifacts directory
-// (relative to results.json); an error's body is the console excerpt.
+// PASS or SKIP); a FLAKY cell (its repeated runs disagreed, exit code 3)
+// that is otherwise as expected is a <failure type="FLAKY"> listing every
+// run; an expected SKIP is <skipped>; an expected FAIL (a before kernel
+// showing the bug) passes, its system-out says so. system-out holds
+// outcome, expectation, reason, each run of a repeated cell, subflows and
+// the artifacts directory (relative to results.json); an error's body is
+// the console excerpt.
 func JUnit(w io.Writer, r *Run) error {
 	doc := junitDoc(r)
 	if _, err := io.WriteString(w, xml.Header); err != nil {
@@ -100,6 +103,14 @@ func junitDoc(r *Run) JUnitSuites {
 			tc := JUnitCase{Name: c.Scenario, Classname: k.Name, Time: seconds(c.Duration), SystemOut: systemOut(c)}
 			msg := &JUnitMsg{Message: fmt.Sprintf("%s, expected %s: %s", c.Outcome, c.Expected, oneLine(c.Reason, 0)), Type: string(c.Outcome)}
 			switch {
+			case c.Matches() && c.Flaky:
+				// As the exit code (3) says: not a pass. The body lists
+				// every run so CI shows which way it went.
+				msg.Message = fmt.Sprintf("%s, expected %s: %s", flakyLine(c), c.Expected, oneLine(c.Reason, 0))
+				msg.Type = "FLAKY"
+				msg.Body = strings.Join(repeatLines(c, 0), "\n")
+				tc.Failure = msg
+				s.Failures++
 			case c.Matches() && c.Outcome == Skip:
 				msg.Type = ""
 				tc.Skipped = msg
@@ -112,6 +123,9 @@ func junitDoc(r *Run) JUnitSuites {
 			default:
 				tc.Failure = msg
 				s.Failures++
+			}
+			if c.Flaky && !c.Matches() {
+				msg.Message += " (" + flakyLine(c) + ")"
 			}
 			s.Tests++
 			st += c.Duration
@@ -135,6 +149,12 @@ func systemOut(c Cell) string {
 	fmt.Fprintf(&b, "outcome: %s (expected %s)\n", c.Outcome, c.Expected)
 	if c.Reason != "" {
 		fmt.Fprintf(&b, "reason: %s\n", c.Reason)
+	}
+	if c.Flaky {
+		fmt.Fprintf(&b, "%s\n", flakyLine(c))
+	}
+	for _, l := range repeatLines(c, 0) {
+		fmt.Fprintf(&b, "%s\n", l)
 	}
 	for _, sf := range c.Subflows {
 		fmt.Fprintf(&b, "subflow: %s\n", subflowLine(sf))

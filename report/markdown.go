@@ -13,7 +13,8 @@ import (
 // reads as plain text: the tables are space-aligned inside ``` fences
 // (which also makes the text valid Markdown), lists use "- ". Contents:
 // bug and run, the kernels (role, pocket, package version, uname -r, spec),
-// the matrix, one line per unexpected cell, the before → after table of
+// the matrix, each FLAKY cell with the outcome and evidence of every run
+// (srutest run --repeat N), one line per unexpected cell, the before → after table of
 // each SRU pair, the per-series conclusions,
 // the suggested verification tags, and the evidence path (verdict.json) of
 // every changed or unexpected cell.
@@ -48,9 +49,24 @@ func Markdown(w io.Writer, r *Run) error {
 	specs.write(ew, "  ", nil)
 	fmt.Fprintln(ew, "```")
 
-	fmt.Fprintln(ew, "\nResults (* = not the expected outcome):\n```")
+	legend := "* = not the expected outcome"
+	if r.Repeated() {
+		legend += "; FLAKY = the outcome varied between the runs of the cell"
+	}
+	fmt.Fprintf(ew, "\nResults (%s):\n```\n", legend)
 	writeMatrixTable(ew, r, "", false)
 	fmt.Fprintln(ew, "```")
+	if ks, cs := flakyCells(r); len(cs) > 0 {
+		// A FLAKY cell is no verdict: show every run and its evidence, so
+		// the reader sees which way it went and when.
+		fmt.Fprintln(ew, "\nFLAKY (the outcome varied between runs; neither a pass nor a regression):")
+		for i, c := range cs {
+			fmt.Fprintf(ew, "- %s × %s: %s, expected %s\n", oneLine(ks[i], 60), c.Scenario, flakyLine(c), c.Expected)
+			for _, l := range repeatLines(c, 200) {
+				fmt.Fprintln(ew, "  - "+l)
+			}
+		}
+	}
 
 	if notes := unexpectedNotes(r, 300); len(notes) > 0 {
 		fmt.Fprintln(ew, "\nNot as expected:")

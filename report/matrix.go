@@ -179,17 +179,7 @@ func flakyText(k Kernel, scen []string) string {
 		if !ok || !c.Flaky {
 			continue
 		}
-		n := map[Outcome]int{}
-		for _, rp := range c.Repeats {
-			n[rp.Outcome]++
-		}
-		var tally []string
-		for _, o := range []Outcome{Pass, Fail, Error, Skip} {
-			if n[o] > 0 {
-				tally = append(tally, fmt.Sprintf("%d %s", n[o], o))
-			}
-		}
-		parts = append(parts, fmt.Sprintf("%s (%s)", s, strings.Join(tally, ", ")))
+		parts = append(parts, fmt.Sprintf("%s (%s)", s, c.Tally()))
 	}
 	if len(parts) == 0 {
 		return "-"

@@ -76,8 +76,8 @@ const PhaseBootAndCells = "boot+cells"
 
 // Timing is one named phase with its wall duration. A kernel's timings are,
 // in order: the image build phases images.Builder ran for it ("resolve",
-// "fetch", "kernel build" for source: specs, "extract", "initramfs"; a
-// cached layer skips its phases), "boot#<n>" for each guest boot (n counts
+// "fetch", "kernel build" for source: specs, "extract", "initramfs",
+// "unpack kernel" once per kernel layer; a cached layer skips its phases), "boot#<n>" for each guest boot (n counts
 // from 1: a crash, --fresh-guest, a retried boot and each selftest script's
 // fresh guest boot again), and PhaseBootAndCells.
 // A cell's own time is Cell.Duration.

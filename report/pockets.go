@@ -23,6 +23,7 @@ const (
 	changeFixed     = "fixed"     // FAIL before, PASS after: the bug is gone
 	changeRegressed = "REGRESSED" // PASS before, FAIL after
 	changeDiffers   = "changed"   // any other difference (ERROR, SKIP, not run)
+	changeFlaky     = "flaky"     // a side's repeated runs disagreed: undecided
 )
 
 // cellChange names what happened to one scenario between the before and
@@ -37,6 +38,8 @@ func cellChange(b, a *Kernel, scenario string) string {
 	switch {
 	case !bok && !aok:
 		return ""
+	case bc.Flaky || ac.Flaky:
+		return changeFlaky
 	case bok && aok && bc.Outcome == ac.Outcome:
 		return ""
 	case bok && aok && bc.Outcome == Fail && ac.Outcome == Pass:

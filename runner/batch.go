@@ -190,17 +190,23 @@ func (g *guestSlot) pushPair(ctx context.Context) {
 // tell which cell's traffic crashed it: each of those cells is run again
 // alone (a fresh guest after every crash), so a crash is pinned on the
 // cell that reproduces it and the others keep their real verdicts.
-func (g *guestSlot) runBatch(ctx context.Context, batch []item, round int, repros map[string]plan.Repro) []result {
-	out := g.runTogether(ctx, batch, round)
+func (g *guestSlot) runBatch(ctx context.Context, batch []item, round int, last bool) []result {
+	out := g.runTogether(ctx, batch, round, last)
 	if len(batch) == 1 {
 		return out
 	}
+	var crashed []int
 	for i, res := range out {
-		if !crashedCell(res.cell) || ctx.Err() != nil {
-			continue
+		if crashedCell(res.cell) {
+			crashed = append(crashed, i)
+		}
+	}
+	for j, i := range crashed {
+		if ctx.Err() != nil {
+			break
 		}
 		g.r.logf("   %s × %s: guest crashed while %d cells ran at once; running it again alone", g.k.Name, batch[i].it.Scenario, len(batch))
-		again := g.runTogether(ctx, batch[i:i+1], round)[0]
+		again := g.runTogether(ctx, batch[i:i+1], round, last && j == len(crashed)-1)[0]
 		again.cell.Reason += fmt.Sprintf(" (run alone after the guest crashed while %d cells ran at once)", len(batch))
 		out[i] = again
 	}
@@ -215,7 +221,7 @@ func crashedCell(c report.Cell) bool {
 const crashReason = "kernel crash during scenario: "
 
 // runTogether boots a guest if needed and runs the cells at once.
-func (g *guestSlot) runTogether(ctx context.Context, batch []item, round int) []result {
+func (g *guestSlot) runTogether(ctx context.Context, batch []item, round int, last bool) []result {
 	r := g.r
 	out := make([]result, len(batch))
 	errCell := func(x item, reason, console string) report.Cell {
@@ -239,7 +245,7 @@ func (g *guestSlot) runTogether(ctx context.Context, batch []item, round int) []
 		go func() {
 			defer wg.Done()
 			r.progress(Event{Kernel: g.k.Name, Scenario: x.it.Scenario, Phase: PhaseCell})
-			cell := r.runCell(ctx, g.m, x, cellPlace{slot: i, of: len(batch), round: round}, g.kdir, g.pair)
+			cell := r.runCell(ctx, g.m, x, cellPlace{slot: i, of: len(batch), round: round, last: last || r.FreshGuest}, g.kdir, g.pair)
 			r.progress(Event{Kernel: g.k.Name, Scenario: x.it.Scenario, Phase: PhaseCellDone, Cell: &cell})
 			// The one line per finished cell (scenarios get no Log: each
 			// cell used to be printed twice).
@@ -249,8 +255,8 @@ func (g *guestSlot) runTogether(ctx context.Context, batch []item, round int) []
 	}
 	wg.Wait()
 	// A crashed or wedged guest is never reused; nor is any guest when
-	// the user asked for one guest per scenario.
-	if g.m.Crashed() != nil || r.FreshGuest || !alive(ctx, g.m) {
+	// the user asked for one guest per scenario, nor after its last batch.
+	if g.m.Crashed() != nil || r.FreshGuest || last || !alive(ctx, g.m) {
 		g.close()
 	}
 	return out
@@ -269,7 +275,12 @@ func artifactsDir(kdir, scenario string, round int) (string, error) {
 
 // cellPlace is where a cell runs: its slot among the of cells that run at
 // once, in which round of --repeat.
-type cellPlace struct{ slot, of, round int }
+// last: the guest is powered off after this batch (the last batch of the
+// last round, or every batch with FreshGuest).
+type cellPlace struct {
+	slot, of, round int
+	last            bool
+}
 
 // timeScale multiplies a cell's default guest deadlines: the accelerator's
 // factor (×3 under TCG), times the cells sharing the guest, since each
@@ -303,7 +314,7 @@ func (r *Runner) runCell(ctx context.Context, m Guest, x item, at cellPlace, kdi
 		}
 	}()
 	scale := timeScale(m.Accel(), at.of)
-	cell := x.sc.Run(sctx, scenarios.Env{Guest: m, Pair: r.Pair, Artifacts: adir, Slot: slot, TimeScale: scale, GuestPair: guestPair})
+	cell := x.sc.Run(sctx, scenarios.Env{Guest: m, Pair: r.Pair, Artifacts: adir, Slot: slot, TimeScale: scale, GuestPair: guestPair, PcapText: r.pcapText(), Discard: at.last})
 	cell.Scenario = it.Scenario
 	cell.Expected = it.Expected
 	if err := m.Crashed(); err != nil {

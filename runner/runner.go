@@ -100,6 +100,9 @@ type Runner struct {
 	// the one it must beat (plan.Kernel.NewerThan: -proposed vs -updates)
 	// and to name AutoName kernels by their ABI.
 	Resolve func(ctx context.Context, spec string) (Resolved, error)
+
+	tcpdumpOnce sync.Once
+	tcpdump     string // host tcpdump for pcapText, "" if none
 }
 
 // Resolved is what Runner.Resolve reports about a spec.
@@ -354,8 +357,10 @@ func (r *Runner) runKernel(ctx context.Context, k plan.Kernel, b built, repros m
 		// per cell); each repeated round tries again, so a kernel that
 		// boots only sometimes shows up as FLAKY rather than as ERROR.
 		g.bootErr, g.bootConsole = "", ""
-		for _, batch := range r.batches(k.Scenarios, repros) {
-			for _, res := range g.runBatch(ctx, batch, round, repros) {
+		batches := r.batches(k.Scenarios, repros)
+		for bi, batch := range batches {
+			last := round == rounds && bi == len(batches)-1
+			for _, res := range g.runBatch(ctx, batch, round, last) {
 				if round == 1 {
 					cells[res.idx] = res.cell
 				} else {
@@ -455,5 +460,8 @@ func (g guest) Push(ctx context.Context, local, remote string) error {
 }
 func (g guest) Pull(ctx context.Context, remote, local string) error {
 	return g.m.Pull(ctx, remote, local)
+}
+func (g guest) PullFiles(ctx context.Context, remotes []string, dir string) ([]error, error) {
+	return g.m.PullFiles(ctx, remotes, dir)
 }
 func (g guest) Crashed() error { return g.m.Crashed() }

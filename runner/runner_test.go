@@ -438,6 +438,7 @@ type fakeCell struct {
 	peak    *atomic.Int32
 	slots   []int
 	pairs   []string // Env.GuestPair of each run
+	discard []bool   // Env.Discard of each run
 }
 
 func (f *fakeCell) Name() string     { return f.name }
@@ -449,6 +450,7 @@ func (f *fakeCell) Run(ctx context.Context, env scenarios.Env) report.Cell {
 	run := f.runs
 	f.slots = append(f.slots, env.Slot)
 	f.pairs = append(f.pairs, env.GuestPair)
+	f.discard = append(f.discard, env.Discard)
 	f.mu.Unlock()
 	if f.running != nil {
 		n := f.running.Add(1)
@@ -619,6 +621,11 @@ func TestRepeatMarksFlakyCells(t *testing.T) {
 	}
 	if stable.runs != 4 || flaky.runs != 4 || len(w.guests) != 1 {
 		t.Errorf("runs %d/%d on %d guests", stable.runs, flaky.runs, len(w.guests))
+	}
+	// Only the last round's cells may leave their netns behind: the
+	// guest is powered off after them, and reused after every other.
+	if got := fmt.Sprint(stable.discard); got != "[false false false true]" {
+		t.Errorf("Env.Discard per round: %s", got)
 	}
 	if got := report.ExitCode(run); got != report.ExitFlaky {
 		t.Errorf("exit code %d, want %d (flaky)", got, report.ExitFlaky)

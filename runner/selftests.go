@@ -25,6 +25,8 @@ type selftestCol struct {
 	decl    plan.Selftests
 	suite   *selftests.Suite
 	prog    selftests.Program
+	args    []string // the script's own arguments ("mptcp_join.sh -f": -f)
+	entry   string   // the tests: entry, script and arguments
 	payload *selftests.Payload
 	err     error
 }
@@ -53,7 +55,11 @@ func (r *Runner) prepareSelftests(ctx context.Context, p *plan.Plan) (map[string
 				order = append(order, name)
 			}
 		}
-		suite, err := selftests.Build(ctx, selftests.BuildOptions{CacheDir: r.cacheDir(), Source: d.Source, Target: d.Target, Log: r.Log})
+		src, err := r.selftestSource(ctx, d)
+		var suite *selftests.Suite
+		if err == nil {
+			suite, err = selftests.Build(ctx, selftests.BuildOptions{CacheDir: r.cacheDir(), Source: src, Target: d.Target, Log: r.Log})
+		}
 		var pl *selftests.Payload
 		if err == nil {
 			f := filepath.Join(r.Out, ".payload-"+Slug(d.Name)+".tar.gz")
@@ -70,7 +76,7 @@ func (r *Runner) prepareSelftests(ctx context.Context, p *plan.Plan) (map[string
 				scripts = []string{"build"}
 			}
 			for _, s := range scripts {
-				add(s, &selftestCol{decl: d, prog: selftests.Program{Name: s}, err: err})
+				add(s, &selftestCol{decl: d, prog: selftests.Program{Name: strings.Fields(s)[0]}, entry: s, err: err})
 			}
 		} else {
 			scripts := d.Tests
@@ -80,12 +86,13 @@ func (r *Runner) prepareSelftests(ctx context.Context, p *plan.Plan) (map[string
 				}
 			}
 			for _, s := range scripts {
-				c := &selftestCol{decl: d, suite: suite, payload: pl}
-				if pr, ok := suite.Program(s); ok {
+				f := strings.Fields(s)
+				c := &selftestCol{decl: d, suite: suite, payload: pl, args: f[1:], entry: s}
+				if pr, ok := suite.Program(f[0]); ok {
 					c.prog = pr
 				} else {
-					c.prog = selftests.Program{Name: s}
-					c.err = fmt.Errorf("%s is not in %s's TEST_PROGS", s, d.Target)
+					c.prog = selftests.Program{Name: f[0]}
+					c.err = fmt.Errorf("%s is not in %s's TEST_PROGS", f[0], d.Target)
 				}
 				add(s, c)
 			}
@@ -93,7 +100,7 @@ func (r *Runner) prepareSelftests(ctx context.Context, p *plan.Plan) (map[string
 		for i := range p.Kernels {
 			for _, name := range order {
 				exp := report.Pass
-				if o, ok := d.Expect[cols[name].prog.Name]; ok {
+				if o, ok := d.Expect[cols[name].entry]; ok {
 					exp = report.Outcome(o)
 				}
 				p.Kernels[i].Scenarios = append(p.Kernels[i].Scenarios, plan.Item{Scenario: name, Expected: exp})
@@ -101,6 +108,24 @@ func (r *Runner) prepareSelftests(ctx context.Context, p *plan.Plan) (map[string
 		}
 	}
 	return cols, cleanup
+}
+
+// selftestSource is the file a suite builds from: its source, or the
+// source package its SourceSpec names (ubuntu: linux-source-<x.y.z> from
+// the archive, verified like a kernel's debs and kept in the cache).
+func (r *Runner) selftestSource(ctx context.Context, d plan.Selftests) (string, error) {
+	if d.SourceSpec == "" {
+		return d.Source, nil
+	}
+	if r.Images == nil {
+		return "", fmt.Errorf("source %s: no image builder to fetch it", d.SourceSpec)
+	}
+	deb, meta, err := r.Images.SourcePackage(ctx, d.SourceSpec, d.SourceArchive)
+	if err != nil {
+		return "", err
+	}
+	r.logf("selftests %s: %s %s (%s) from %s", d.Name, meta["package"], meta["version"], meta["dist"], meta["archive"])
+	return deb, nil
 }
 
 // splitSelftests separates the selftest columns from the scenarios.
@@ -248,7 +273,7 @@ func (r *Runner) runSelftest(ctx context.Context, k plan.Kernel, it plan.Item, c
 		case <-sctx.Done():
 		}
 	}()
-	sc := selftests.Script{Suite: c.suite, Program: c.prog, Payload: c.payload, Timeout: c.timeout()}
+	sc := selftests.Script{Suite: c.suite, Program: c.prog, Args: c.args, Payload: c.payload, Timeout: c.timeout()}
 	got := sc.Run(sctx, m, adir, r.Log)
 	cell.Outcome, cell.Reason, cell.Subtests = got.Outcome, got.Reason, got.Subtests
 	if err := m.Crashed(); err != nil {

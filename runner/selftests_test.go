@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -155,5 +156,84 @@ func TestSelftestColumns(t *testing.T) {
 	}
 	if m, _ := filepath.Glob(filepath.Join(cache, "selftests", "*", "suite.json")); len(m) != 1 {
 		t.Errorf("cached suites: %v", m)
+	}
+}
+
+// A tree whose Makefiles' mtimes are ahead of the host clock (a tarball
+// packed on a machine whose clock ran ahead, or the test tarball of
+// TestSelftestUbuntuSource a fraction of a second after packing) makes
+// make warn "Clock skew detected" on stderr: the suite's version and the
+// target's TEST_PROGS come from stdout alone.
+func TestSelftestBuildIgnoresMakeWarnings(t *testing.T) {
+	src := fakeKernelTree(t)
+	future := time.Now().Add(time.Hour)
+	for _, f := range []string{"Makefile", "tools/testing/selftests/net/fake/Makefile"} {
+		if err := os.Chtimes(filepath.Join(src, f), future, future); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var log strings.Builder
+	s, err := selftests.Build(context.Background(), selftests.BuildOptions{CacheDir: t.TempDir(), Source: src, Target: "net/fake", Log: &log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, p := range s.Programs {
+		names = append(names, p.Name)
+	}
+	if s.Version != "6.99.0" || strings.Join(names, " ") != "ok.sh FAKE-EXIT-4.sh FAKE-CRASH.sh" {
+		t.Errorf("version %q, programs %q", s.Version, names)
+	}
+}
+
+// A tests: entry with the script's own arguments is its own column and
+// the guest runs the script with them (mptcp_join.sh's test groups).
+func TestSelftestArgsColumns(t *testing.T) {
+	w := &fakeWorld{t: t}
+	r := &Runner{Build: w.build, Out: t.TempDir(), Images: &images.Builder{CacheDir: t.TempDir()},
+		SelftestTools: selftests.DefaultTools()[:1],
+		Boot: func(ctx context.Context, cfg vm.Config) (Guest, error) {
+			g, err := w.boot(ctx, cfg)
+			if err != nil {
+				return nil, err
+			}
+			return &selftestGuest{fakeGuest: g.(*fakeGuest)}, nil
+		},
+		BuildSelftest: func(ctx context.Context, spec string, extra []string) (*images.Image, error) {
+			return w.build(ctx, spec)
+		},
+	}
+	p := &plan.Plan{Name: "t", Kernels: []plan.Kernel{{Name: "k1", Spec: "bzimage:/x"}},
+		Selftests: []plan.Selftests{{Name: "fake", Source: fakeKernelTree(t), Target: "net/fake",
+			Tests: []string{"ok.sh -f -e", "ok.sh -s", "nope.sh -f"}, Expect: map[string]string{"nope.sh -f": "ERROR"}}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	run, err := r.Run(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := run.Kernels[0]
+	if got := outcomes(k); got != "fake:ok.sh -f -e=PASS fake:ok.sh -s=PASS fake:nope.sh -f=ERROR" {
+		t.Fatalf("cells: %s", got)
+	}
+	if c := k.Cells[2]; !c.Matches() || !strings.Contains(c.Reason, "nope.sh is not in net/fake's TEST_PROGS") {
+		t.Errorf("unknown script: %+v", c)
+	}
+	var ran []string
+	for _, g := range w.guests {
+		for _, c := range g.cmds {
+			if i := strings.Index(c, "./ok.sh"); i >= 0 {
+				ran = append(ran, c[i:strings.Index(c, " >")])
+			}
+		}
+	}
+	slices.Sort(ran)
+	if strings.Join(ran, "|") != "./ok.sh -f -e|./ok.sh -s" {
+		t.Errorf("guest commands %q", ran)
+	}
+	for _, c := range k.Cells[:2] {
+		if _, err := os.Stat(filepath.Join(r.Out, c.Artifacts, "output.txt")); err != nil {
+			t.Errorf("%s: %v", c.Scenario, err)
+		}
 	}
 }

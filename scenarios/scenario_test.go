@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -101,12 +102,37 @@ func (g *scriptedGuest) Exec(ctx context.Context, cmd string) (ExecResult, error
 	defer g.mu.Unlock()
 	g.n++
 	g.cmds = append(g.cmds, cmd)
+	if strings.Contains(cmd, partBegin) {
+		return runParts(cmd, g.reply), nil
+	}
+	return g.reply(cmd), nil
+}
+
+func (g *scriptedGuest) reply(cmd string) ExecResult {
 	for k, v := range g.replies {
 		if strings.Contains(cmd, k) {
-			return v, nil
+			return v
 		}
 	}
-	return ExecResult{}, nil
+	return ExecResult{}
+}
+
+// runParts plays a multiScript as the guest shell would, each part
+// answered by reply: framed output, stop at the first failing part when
+// the script says so.
+func runParts(script string, reply func(string) ExecResult) ExecResult {
+	var res ExecResult
+	for _, chunk := range strings.Split(script, "echo \""+partBegin)[1:] {
+		name, rest, _ := strings.Cut(chunk, " $u\"\n(\n")
+		body, _, _ := strings.Cut(rest, "\n) 2>")
+		r := reply(body)
+		res.Stdout = fmt.Appendf(res.Stdout, "%s%s\n%s%s\n%s%s %d\n", partBegin, name, r.Stdout, r.Stderr, partEnd, name, r.ExitCode)
+		if r.ExitCode != 0 && strings.Contains(chunk, "|| exit $rc") {
+			res.ExitCode = r.ExitCode
+			break
+		}
+	}
+	return res
 }
 func (g *scriptedGuest) Push(ctx context.Context, local, remote string) error { return nil }
 func (g *scriptedGuest) Pull(ctx context.Context, remote, local string) error {
@@ -147,7 +173,7 @@ func TestKeepaliveWithoutMPTCPSkips(t *testing.T) {
 	if readCell(t, dir).Outcome != report.Skip {
 		t.Error("verdict.json disagrees")
 	}
-	if log, _ := os.ReadFile(filepath.Join(dir, "commands.log")); !strings.Contains(string(log), "step=preflight exit=0") {
+	if log, _ := os.ReadFile(filepath.Join(dir, "commands.log")); !strings.Contains(string(log), "step=prepare exit=0") {
 		t.Errorf("commands.log: %s", log)
 	}
 }
@@ -204,5 +230,26 @@ func TestKeepaliveClientNotReady(t *testing.T) {
 		if strings.Contains(c, " -tinoe") {
 			t.Errorf("took ss snapshots without a client: %q", c)
 		}
+	}
+}
+
+// A cell whose guest is powered off after its batch (Env.Discard) does
+// not tear its topology down; the runner's last batch sets it.
+func TestKeepaliveDiscardSkipsTeardown(t *testing.T) {
+	g := &scriptedGuest{replies: map[string]ExecResult{
+		"uname -r":            {Stdout: []byte("6.12.0\nmptcp=yes\n")},
+		"srutest-pair server": {Stdout: []byte("101\n")},
+		"tcpdump -Z root":     {Stdout: []byte("102\n")},
+		"srutest-pair client": {Stdout: []byte("103\n"), ExitCode: 1},
+	}}
+	dir := t.TempDir()
+	newKeepalive(specConnect).Run(context.Background(), Env{Guest: g, Pair: "/nonexistent", Artifacts: dir, Discard: true})
+	for _, c := range g.cmds {
+		if strings.Contains(c, "netns del") && !strings.Contains(c, "@@srutest-part") {
+			t.Errorf("tore down a discarded guest's topology: %q", c)
+		}
+	}
+	if log, _ := os.ReadFile(filepath.Join(dir, "commands.log")); !strings.Contains(string(log), "teardown skipped") {
+		t.Errorf("commands.log does not say the teardown was skipped:\n%s", log)
 	}
 }

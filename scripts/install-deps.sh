@@ -20,7 +20,7 @@ set -euo pipefail
 
 # Package lists, per distribution where names differ. Keep one package per
 # concern so merges stay line-local.
-common=(qemu-system-x86 busybox-static iproute2 tcpdump cpio ca-certificates gcc libc6-dev make git xz-utils zstd kmod)
+common=(qemu-system-x86 busybox-static iproute2 tcpdump cpio ca-certificates gcc libc6-dev make git xz-utils zstd lz4 kmod)
 kernel_build=(bc bison flex perl patch util-linux binutils libelf-dev pkg-config bzip2)
 # make lint-deploy: actionlint checks the workflows' run: scripts with it.
 lint_tools=(shellcheck)

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/srutest/srutest/internal/proc"
@@ -491,15 +492,38 @@ func run(ctx context.Context, dir, step, name string, args ...string) (string, e
 	cmd := proc.Command(ctx, 5*time.Second, name, args...)
 	cmd.Dir = dir
 	cmd.Env = append(cleanMakeEnv(os.Environ()), "LC_ALL=C")
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
+	// What the caller reads is stdout alone: make's warnings on stderr
+	// ("Clock skew detected" from a tarball whose mtimes are ahead of the
+	// host clock) once ended up in the suite's kernel version. Both, in
+	// order, explain a failure.
+	var stdout bytes.Buffer
+	all := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(&stdout, all), all
 	if err := cmd.Run(); err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}
-		return "", &BuildError{Step: step, Err: fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err), Output: tail(buf.String(), 2000)}
+		return "", &BuildError{Step: step, Err: fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err), Output: tail(all.String(), 2000)}
 	}
-	return buf.String(), nil
+	return stdout.String(), nil
+}
+
+// lockedBuffer is a bytes.Buffer two pipes of one command write to.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // cleanMakeEnv drops a parent make's variables. Under `make test` the

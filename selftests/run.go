@@ -28,6 +28,9 @@ const (
 type Script struct {
 	Suite   *Suite
 	Program Program
+	// Args are the script's own arguments (mptcp_join.sh's test groups,
+	// "-f -e"); the plan checked they are plain words.
+	Args    []string
 	Payload *Payload
 	// Timeout bounds the script in the guest (timeout(1)); 0 means
 	// Program.Timeout. Callers scale it for TCG.
@@ -75,7 +78,7 @@ func (sc Script) Run(ctx context.Context, g scenarios.Guest, artifacts string, l
 		os.WriteFile(filepath.Join(artifacts, "verdict.json"), append(data, '\n'), 0o644)
 	}
 	if log != nil {
-		fmt.Fprintf(log, "   selftest %s: %s: %s\n", sc.Program.Name, cell.Outcome, cell.Reason)
+		fmt.Fprintf(log, "   selftest %s: %s: %s\n", strings.Join(append([]string{sc.Program.Name}, sc.Args...), " "), cell.Outcome, cell.Reason)
 	}
 	return cell
 }
@@ -118,7 +121,7 @@ func (sc Script) run(ctx context.Context, g scenarios.Guest, artifacts string) (
 	// ignores TERM is killed 10 s later. The host waits a minute longer so
 	// the guest's bound, not the SSH deadline, decides.
 	cmd := fmt.Sprintf("cd %s && export %s && timeout -k 10 %d ./%s >%s 2>&1 </dev/null",
-		dir, strings.Join(Env(), " "), secs, sc.Program.Name, guestOut)
+		dir, strings.Join(Env(), " "), secs, strings.Join(append([]string{sc.Program.Name}, sc.Args...), " "), guestOut)
 	t0 := time.Now()
 	rctx, rcancel := context.WithTimeout(ctx, to+time.Minute)
 	res, runErr := g.Exec(rctx, cmd)
@@ -155,7 +158,7 @@ func (sc Script) run(ctx context.Context, g scenarios.Guest, artifacts string) (
 		return "", "", nil, err
 	}
 	tap := ParseTAP(output)
-	subtests := Subtests(tap, output)
+	subtests, _ := subtestsOf(res.ExitCode, tap, output)
 	outcome, reason := Verdict(res.ExitCode, tap, output, took, secs)
 	return outcome, reason, subtests, nil
 }
@@ -211,10 +214,20 @@ func Subtests(t TAP, output []byte) []report.Subtest {
 	return out
 }
 
+// subtestsOf is the script's subtests from its TAP, else from its log
+// (fromLog): a script stopped at its timeout never printed its TAP block.
+func subtestsOf(code int, t TAP, output []byte) (subs []report.Subtest, fromLog bool) {
+	if subs = Subtests(t, output); len(subs) > 0 || t.Version != "" {
+		return subs, false
+	}
+	subs = LogSubtests(output, code == exitTimeout || code == exitKilled)
+	return subs, len(subs) > 0
+}
+
 // Verdict decides a script's cell from its exit code (the kselftest
 // contract) and explains it from its output.
 func Verdict(code int, t TAP, output []byte, took time.Duration, timeoutSecs int) (report.Outcome, string) {
-	subs := Subtests(t, output)
+	subs, fromLog := subtestsOf(code, t, output)
 	count := map[report.Outcome]int{}
 	var failed []string
 	for _, s := range subs {
@@ -226,6 +239,8 @@ func Verdict(code int, t TAP, output []byte, took time.Duration, timeoutSecs int
 	summary := fmt.Sprintf("%d subtests: %d ok, %d skip, %d fail", len(subs), count[report.Pass], count[report.Skip], count[report.Fail]+count[report.Error])
 	if len(subs) == 0 {
 		summary = "no TAP subtests"
+	} else if fromLog {
+		summary += " (from the log: no TAP)"
 	}
 	switch code {
 	case 0:
@@ -237,7 +252,11 @@ func Verdict(code int, t TAP, output []byte, took time.Duration, timeoutSecs int
 		}
 		return report.Skip, why
 	case exitTimeout, exitKilled:
-		return report.Error, fmt.Sprintf("timed out after %ds (exit %d); %s", timeoutSecs, code, summary)
+		reason := fmt.Sprintf("timed out after %ds (exit %d); %s", timeoutSecs, code, summary)
+		if len(failed) > 0 {
+			reason += ": " + clip(strings.Join(failed, "; "), 400)
+		}
+		return report.Error, reason
 	}
 	reason := fmt.Sprintf("exit %d in %s; %s", code, took.Round(time.Second), summary)
 	if len(failed) > 0 {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/srutest/srutest/report"
 )
 
 // TAP is the parsed TAP/KTAP output of one script: the last top-level
@@ -130,4 +132,113 @@ func SkipReasons(out []byte) map[int]string {
 		}
 	}
 	return reasons
+}
+
+var (
+	ansiRE = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+	// The marks mptcp_lib.sh's pr_ok/pr_fail/pr_skip print after a check;
+	// "[IGNO]" is a failure the script ignores (flaky subtest).
+	logMarks = []string{"[ OK ]", "[FAIL]", "[SKIP]", "[IGNO]"}
+)
+
+// LogSubtests reads the subtests out of mptcp_lib.sh's human log when the
+// script printed no TAP: its TAP block comes only at the very end, so a
+// script stopped by its timeout (mptcp_join.sh under TCG) has the log
+// alone. A numbered title line ("001 no JOIN", diag's "07 ....chk x
+// [ OK ]") opens a subtest, numbered as its TAP line would be; the marks of
+// its checks decide it: any [FAIL] FAIL (reason: that check and its
+// message), else any [ OK ] PASS, else [SKIP] SKIP with its reason,
+// [IGNO] alone SKIP "failed, ignored by the script". A subtest without a
+// mark is ERROR "no result": with stopped set, the last one is where the
+// timeout struck. Numbers must increase, so stray lines that begin with
+// digits are not titles.
+func LogSubtests(out []byte, stopped bool) []report.Subtest {
+	var subs []report.Subtest
+	type state struct{ ok, fail, skip, igno int }
+	var st state
+	var failWhy, skipWhy string
+	finish := func() {
+		if len(subs) == 0 {
+			return
+		}
+		s := &subs[len(subs)-1]
+		switch {
+		case st.fail > 0:
+			s.Outcome, s.Reason = report.Fail, failWhy
+		case st.ok > 0:
+			s.Outcome = report.Pass
+		case st.skip > 0:
+			s.Outcome, s.Reason = report.Skip, skipWhy
+		case st.igno > 0:
+			s.Outcome, s.Reason = report.Skip, "failed, ignored by the script"
+		default:
+			s.Outcome, s.Reason = report.Error, "no result printed"
+		}
+		st, failWhy, skipWhy = state{}, "", ""
+	}
+	for _, l := range strings.Split(strings.ReplaceAll(string(out), "\r\n", "\n"), "\n") {
+		l = ansiRE.ReplaceAllString(l, "")
+		if versionRE.MatchString(l) {
+			break
+		}
+		rest, isTitle := l, false
+		if m := numberedRE.FindStringSubmatch(l); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			if len(subs) == 0 || n > subs[len(subs)-1].Num {
+				finish()
+				subs = append(subs, report.Subtest{Num: n})
+				rest, isTitle = l[len(m[0]):], true
+			}
+		}
+		if len(subs) == 0 {
+			continue
+		}
+		mark, i := "", -1
+		for _, mk := range logMarks {
+			if i = strings.Index(rest, mk); i >= 0 {
+				mark = mk
+				break
+			}
+		}
+		what := rest
+		if i >= 0 {
+			what = rest[:i]
+		}
+		what = strings.Trim(strings.Join(strings.Fields(what), " "), ". ")
+		if isTitle {
+			// One-line subtests (diag.sh) end their title with the mark.
+			subs[len(subs)-1].Name = what
+			what = ""
+		}
+		if mark == "" {
+			continue
+		}
+		why := strings.TrimSpace(rest[i+len(mark):])
+		if what != "" {
+			why = strings.TrimSuffix(what+": "+why, ": ")
+		}
+		switch mark {
+		case "[ OK ]":
+			st.ok++
+		case "[FAIL]":
+			st.fail++
+			if failWhy == "" {
+				failWhy = why
+			}
+		case "[SKIP]":
+			st.skip++
+			if skipWhy == "" {
+				skipWhy = why
+			}
+		case "[IGNO]":
+			st.igno++
+		}
+	}
+	finish()
+	if stopped && len(subs) > 0 {
+		if s := &subs[len(subs)-1]; s.Outcome == report.Error {
+			s.Reason = "no result: the script's timeout stopped it here"
+		}
+	}
+	return subs
 }

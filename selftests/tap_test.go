@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/srutest/srutest/report"
 )
 
 func TestParseTAPInline(t *testing.T) {
@@ -88,6 +90,17 @@ func FuzzParseTAP(f *testing.F) {
 			t.Fatalf("%d subtests for %d tests", len(subs), len(tap.Tests))
 		}
 		Verdict(1, tap, in, time.Second, 10)
+		Verdict(124, tap, in, time.Second, 10)
+		prev := -1
+		for _, st := range LogSubtests(in, true) {
+			if st.Num <= prev {
+				t.Fatalf("log subtest %d after %d", st.Num, prev)
+			}
+			prev = st.Num
+			if st.Outcome == "" {
+				t.Fatalf("log subtest %d without outcome", st.Num)
+			}
+		}
 	})
 }
 
@@ -181,5 +194,66 @@ func TestParseTAPSockoptRealPass(t *testing.T) {
 	}
 	if strings.Contains(string(out), "Extension mark") {
 		t.Error("iptables still misses xt_mark")
+	}
+}
+
+// The log of a script that printed its TAP block agrees with it subtest by
+// subtest (real output of diag.sh and mptcp_sockopt.sh): the log is what
+// is left when the timeout stops a script before its block.
+func TestLogSubtestsAgreeWithTAP(t *testing.T) {
+	notOK := func(o report.Outcome) bool { return o == report.Fail || o == report.Error }
+	// diag.sh's TAP names are its log titles; mptcp_sockopt.sh words them
+	// differently ("Transfer v4" / "transfer ipv4").
+	for f, sameNames := range map[string]bool{"tap-diag-6.12-tcg-loaded.txt": true, "tap-mptcp_sockopt-6.12-tcg-pass.txt": false, "tap-mptcp_sockopt-6.12-tcg-inq-alarm.txt": false} {
+		out := readTestdata(t, f)
+		tap := Subtests(ParseTAP(out), out)
+		log := LogSubtests(out, false)
+		if len(log) != len(tap) || len(log) == 0 {
+			t.Fatalf("%s: %d log subtests, %d TAP", f, len(log), len(tap))
+		}
+		for i := range log {
+			if log[i].Num != tap[i].Num || (log[i].Outcome != tap[i].Outcome && !(notOK(log[i].Outcome) && notOK(tap[i].Outcome))) {
+				t.Errorf("%s: log %d %s, TAP %d %s (%s)", f, log[i].Num, log[i].Outcome, tap[i].Num, tap[i].Outcome, tap[i].Name)
+			}
+			if sameNames && !strings.HasSuffix(tap[i].Name, log[i].Name) {
+				t.Errorf("%s %d: log name %q, TAP %q", f, log[i].Num, log[i].Name, tap[i].Name)
+			}
+		}
+	}
+	out := readTestdata(t, "tap-diag-6.12-tcg-loaded.txt")
+	log := LogSubtests(out, false)
+	if s := log[9]; s.Reason != "expected 2 found 0" || s.Name != "chk remote_key" {
+		t.Errorf("failed check: %+v", s)
+	}
+	if s := log[6]; s.Outcome != report.Skip || s.Reason != "Feature probably not supported" {
+		t.Errorf("skipped check: %+v", s)
+	}
+}
+
+// A script stopped by its timeout: no TAP block, the log ends inside a
+// subtest (diag.sh's real log cut where subtest 21 had printed its title
+// and was waiting for 200 connections). Subtests come from the log, the
+// last is where the timeout struck, and the verdict says so.
+func TestLogSubtestsStoppedByTimeout(t *testing.T) {
+	full := string(readTestdata(t, "tap-diag-6.12-tcg-loaded.txt"))
+	i := strings.Index(full, "21 many msk socket present ")
+	if i < 0 {
+		t.Fatal("fixture changed")
+	}
+	out := []byte(full[:i+len("21 many msk socket present          ")])
+	subs := LogSubtests(out, true)
+	if len(subs) != 21 {
+		t.Fatalf("%d subtests, want 21", len(subs))
+	}
+	if last := subs[20]; last.Outcome != report.Error || last.Name != "many msk socket present" || !strings.Contains(last.Reason, "timeout stopped it here") {
+		t.Errorf("last subtest %+v", last)
+	}
+	if s := subs[12]; s.Outcome != report.Fail || s.Reason != "expected 2 found 0" {
+		t.Errorf("subtest 13 %+v", s)
+	}
+	got, why := Verdict(124, ParseTAP(out), out, time.Hour, 2700)
+	want := "timed out after 2700s (exit 124); 21 subtests: 14 ok, 4 skip, 3 fail (from the log: no TAP): 10 chk remote_key; 13 chk 2 cestab; 21 many msk socket present"
+	if got != report.Error || why != want {
+		t.Errorf("verdict %s %q\nwant %q", got, why, want)
 	}
 }

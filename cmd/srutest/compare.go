@@ -12,8 +12,9 @@ import (
 func newCompareCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "compare BEFORE.json AFTER.json",
-		Short: "Compare two runs cell by cell (fixed, regressed, still failing)",
-		Long: `Compare two runs cell by cell (fixed, regressed, still failing, error); each
+		Short: "Compare two runs cell by cell (fixed, regressed, still failing, flaky)",
+		Long: `Compare two runs cell by cell (fixed, regressed, still failing, error, flaky:
+a cell whose --repeat runs disagreed on either side is undecided); each
 changed cell is followed by the paths of its verdict.json in both runs (relative to
 the current directory), beside which lie its pcaps, ss snapshots, nstat and dmesg.
 Exit code: 0 when nothing regressed, 1 when some scenario is PASS before and FAIL after.`,

@@ -72,10 +72,18 @@ func SourceTarball(pkg string) []string {
 // SHA256). It returns the .deb path and metadata: series, pocket, dist,
 // package, version, archive, tarballs (candidate paths inside the deb).
 func (r *Resolver) ResolveSource(ctx context.Context, arg, dlDir string) (string, map[string]string, error) {
+	return r.ResolveSourceFrom(ctx, arg, "", dlDir)
+}
+
+// ResolveSourceFrom is ResolveSource from archive (a mirror URL; "" = the
+// resolver's), so a selftest tree comes from the archive its plan's
+// kernels come from.
+func (r *Resolver) ResolveSourceFrom(ctx context.Context, arg, archive, dlDir string) (string, map[string]string, error) {
 	q, err := ParseSourceArg(arg)
 	if err != nil {
 		return "", nil, err
 	}
+	q.Archive = archive
 	pq := Query{Series: q.Series, Pocket: q.Pocket, Flavour: "generic", ABI: "0.0.0-0", Archive: q.Archive}
 	idx, archive, err := r.packagesIndex(ctx, pq)
 	if err != nil {

@@ -47,14 +47,30 @@ func TestSummarizeBoot(t *testing.T) {
 	if Median(nil) != 0 {
 		t.Error("Median of nothing")
 	}
-	b := SummarizeBoot([]time.Duration{2 * s, 2 * s, 4 * s}, []time.Duration{2500 * time.Millisecond, 9 * s, 2 * s})
-	if b.Floor != 2*s || b.Ready != 2500*time.Millisecond || b.Ratio != 1.25 || !b.OK {
+	b := SummarizeBoot([]time.Duration{2 * s, 2 * s, 4 * s}, []time.Duration{2250 * time.Millisecond, 9 * s, 2 * s})
+	if b.Floor != 2*s || b.Ready != 2250*time.Millisecond || b.Ratio != 1.125 || !b.OK {
 		t.Errorf("at target: %+v", b)
 	}
-	if b := SummarizeBoot([]time.Duration{2 * s}, []time.Duration{2600 * time.Millisecond}); b.OK {
+	if b := SummarizeBoot([]time.Duration{2 * s}, []time.Duration{2400 * time.Millisecond}); b.OK {
 		t.Errorf("above target: %+v", b)
 	}
 	if got := Secs([]time.Duration{1500 * time.Millisecond, 2 * s}); got != "1.50 2.00" {
 		t.Errorf("Secs %q", got)
+	}
+}
+
+func TestHostSteps(t *testing.T) {
+	got := HostSteps(map[string]time.Duration{
+		"close": 300 * time.Millisecond, "boot_to_ssh": 2500 * time.Millisecond,
+		"agent_ready": 2200 * time.Millisecond, "unknown": time.Second,
+	})
+	want := []Step{{"agent's ready line on the console", 2.2}, {"ssh handshake done (SSH-ready)", 2.5}, {"close: guest gone (duration)", 0.3}}
+	if len(got) != len(want) {
+		t.Fatalf("got %v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("step %d: %v, want %v", i, got[i], want[i])
+		}
 	}
 }
