@@ -34,9 +34,14 @@ type cellCmds struct {
 // /sys for the command; busybox's nsenter only joins the netns. Nothing a
 // cell runs reads /sys: ss and the pair use netlink and sockets, nstat
 // /proc/net (per netns), tcpdump opens its -i interface by name.
+//
+// The "--" matters: busybox 1.30 (Ubuntu 22.04's busybox-static, which
+// a jammy host copies into its guests) permutes arguments and took the
+// pair's --listen for its own option ("unrecognized option"): every cell
+// of a jammy host was ERROR "server not ready".
 func (c cellCmds) inNS(ns string) string {
 	if c.nsenter {
-		return nsenterBin + " --net=" + path.Join(netnsDir, ns)
+		return nsenterBin + " --net=" + path.Join(netnsDir, ns) + " --"
 	}
 	return ipBin + " netns exec " + ns
 }
@@ -80,10 +85,11 @@ func (c cellCmds) serverAddr() string {
 
 // preflight prints the kernel release, mptcp=yes|no, missing=<tool> for
 // every guest tool the cell needs that is not there, and nsenter=yes when
-// nsenter can replace `ip netns exec`.
+// nsenter can replace `ip netns exec` (it ran: entered its own netns and
+// started a program).
 func (c cellCmds) preflight() string {
 	return fmt.Sprintf("uname -r; if [ -e /proc/sys/net/mptcp/enabled ]; then echo mptcp=yes; else echo mptcp=no; fi; "+
-		"for t in %s %s %s %s; do [ -x $t ] || echo missing=$t; done; if [ -x %s ]; then echo nsenter=yes; fi", ipBin, ssBin, nstatBin, tcpdumpBin, nsenterBin)
+		"for t in %s %s %s %s; do [ -x $t ] || echo missing=$t; done; %s --net=/proc/self/ns/net -- /bin/echo nsenter=yes 2>/dev/null", ipBin, ssBin, nstatBin, tcpdumpBin, nsenterBin)
 }
 
 // cleanup removes the cell's netns and work dir; it never fails, so it
