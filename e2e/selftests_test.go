@@ -6,14 +6,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/srutest/srutest/internal/host"
 	"github.com/srutest/srutest/report"
 )
 
 // TestE2ESelftestsMPTCP runs two short upstream net/mptcp selftests
-// (mptcp_sockopt.sh, diag.sh) from Debian's linux-source-6.12 on Debian's
-// 6.12 kernel: the suite is built (static, cached), the payload pushed, the
-// config's modules loaded, each script run in its own guest and its TAP
-// parsed into subtests in results.json and junit.xml.
+// (mptcp_sockopt.sh, diag.sh) from the host's kernel source on the host's
+// packaged kernel of that tree (selftestKernel): Debian's linux-source-6.12
+// on Debian's 6.12 cloud kernel, Ubuntu's linux-source-<x.y.z> on the
+// series' newest generic kernel (noble: linux-source-6.8.0 6.8.0-N on
+// 6.8.0-N-generic). The suite is built (static, cached), the payload
+// pushed, the config's modules loaded, each script run in its own guest and
+// its TAP parsed into subtests in results.json and junit.xml.
 //
 // The kernel carries no known MPTCP bug these scripts find. Which subtests
 // must PASS is the set that does not race the scripts' own short waits: a
@@ -23,25 +27,20 @@ import (
 // (seen: see the note of issue 12). Those are logged, not asserted; the
 // rest proves the harness: tools, modules (iptables MARK needs xt_mark),
 // netns, TAP.
-// debianKernel612 is the kernel the selftests run on: Debian's 6.12 cloud
-// kernel, whose sources are linux-source-6.12 (needLinuxSource612 keeps the
-// test to Debian hosts).
-const debianKernel612 = "apt:linux-image-6.12.*+deb12-cloud-amd64-unsigned"
-
 func TestE2ESelftestsMPTCP(t *testing.T) {
 	skipUnlessE2E(t)
-	needLinuxSource612(t) // Debian host with linux-source-6.12 (a failure, not a skip, in make test)
-	src := linuxSource612
+	src := needKernelSource(t) // a failure, not a skip, in make test
+	kname, kspec := selftestKernel(t)
 	dir := t.TempDir()
 	plan := filepath.Join(dir, "selftests.yaml")
 	if err := os.WriteFile(plan, []byte(`name: e2e-selftests
 kernels:
-  - name: debian-6.12-cloud
-    kernel: `+debianKernel612+`
+  - name: `+kname+`
+    kernel: `+kspec+`
 scenarios: [mptcp]
 selftests:
   - target: net/mptcp
-    source: `+src+`
+    source: `+src.Tarball+`
     tests: [mptcp_sockopt.sh, diag.sh]
     timeout_scale: 2
     jobs: 2
@@ -102,4 +101,16 @@ selftests:
 	if !strings.Contains(string(junit), "mptcp:diag.sh: diag: ") {
 		t.Errorf("junit.xml has no testcase per diag.sh subtest")
 	}
+}
+
+// selftestKernel is the packaged kernel built from the host's kernel
+// source: on Debian the 6.12 cloud kernel (linux-source-6.12), on Ubuntu
+// the series' newest generic kernel, whose tree linux-source-<x.y.z> is.
+func selftestKernel(t *testing.T) (name, spec string) {
+	t.Helper()
+	if needHost(t).Distro == host.Debian {
+		return "debian-6.12-cloud", "apt:linux-image-6.12.*+deb12-cloud-amd64-unsigned"
+	}
+	k := defaultKernel(t)
+	return k.Name, k.Spec
 }
