@@ -16,6 +16,8 @@
 #                   guest, copied from the host (selftests/payload.go): bash,
 #                   tc, iptables, nft, ethtool, ps/sysctl, GNU tools; and the
 #                   kernel source to build them from
+#   --list          print the packages this host would need (one a line,
+#                   installed or not) and exit: nothing is installed
 set -euo pipefail
 
 # Package lists, per distribution where names differ. Keep one package per
@@ -40,13 +42,14 @@ ubuntu_kernel_source=(linux-source bzip2)
 declare -A debian_where=([linux-source-6.12]="bookworm-security (or bookworm-backports)")
 declare -A ubuntu_where=([linux-source]="main, <series>-updates")
 
-kernel=0 selftests=0
+kernel=0 selftests=0 list=0
 for arg in "$@"; do
 	case "$arg" in
 	--kernel-build) kernel=1 ;;
 	--selftests) selftests=1 ;;
+	--list) list=1 ;;
 	*)
-		echo "usage: $0 [--kernel-build] [--selftests]" >&2
+		echo "usage: $0 [--kernel-build] [--selftests] [--list]" >&2
 		exit 2
 		;;
 	esac
@@ -83,6 +86,10 @@ if ((kernel)); then
 	fi
 fi
 ((selftests)) && pkgs+=("${selftest_tools[@]}")
+if ((list)); then
+	printf '%s\n' "${pkgs[@]}"
+	exit 0
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
