@@ -411,3 +411,22 @@ func waitZombie(t *testing.T, pid int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestReaperCandidates: the scan reads this process's children from
+// /proc/<self>/task/*/children when the kernel has them, and walks every
+// pid in /proc only when it does not (CONFIG_PROC_CHILDREN unset).
+func TestReaperCandidates(t *testing.T) {
+	proc := t.TempDir()
+	for _, d := range []string{"42/task/42", "42/task/43", "7", "9", "self"} {
+		os.MkdirAll(filepath.Join(proc, d), 0o755)
+	}
+	r := &Reaper{owned: map[int]bool{}, proc: proc, self: 42}
+	if got := fmt.Sprint(r.children()); got != "[42 7 9]" {
+		t.Errorf("without children files: %s, want every pid in /proc", got)
+	}
+	os.WriteFile(filepath.Join(proc, "42/task/42/children"), []byte("5 11 "), 0o644)
+	os.WriteFile(filepath.Join(proc, "42/task/43/children"), []byte("13\n"), 0o644)
+	if got := fmt.Sprint(r.children()); got != "[5 11 13]" {
+		t.Errorf("with children files: %s, want the children of every task", got)
+	}
+}

@@ -36,6 +36,22 @@ var HostTools = []hostTool{
 	{"tcpdump", []string{"/usr/bin/tcpdump", "/usr/sbin/tcpdump"}, "/usr/bin/tcpdump", []string{"/usr/sbin/tcpdump"}, "tcpdump"},
 }
 
+// HostToolPath is where this host has the named tool of HostTools (the
+// binary the images copy), or "" when it has none.
+func HostToolPath(name string) string {
+	for _, t := range HostTools {
+		if t.Name != name {
+			continue
+		}
+		for _, src := range t.Sources {
+			if st, err := os.Stat(src); err == nil && st.Mode().IsRegular() {
+				return src
+			}
+		}
+	}
+	return ""
+}
+
 // guestFile is a host file to place at a guest path.
 type guestFile struct {
 	Guest string

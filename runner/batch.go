@@ -303,7 +303,7 @@ func (r *Runner) runCell(ctx context.Context, m Guest, x item, at cellPlace, kdi
 		}
 	}()
 	scale := timeScale(m.Accel(), at.of)
-	cell := x.sc.Run(sctx, scenarios.Env{Guest: m, Pair: r.Pair, Artifacts: adir, Slot: slot, TimeScale: scale, GuestPair: guestPair})
+	cell := x.sc.Run(sctx, scenarios.Env{Guest: m, Pair: r.Pair, Artifacts: adir, Slot: slot, TimeScale: scale, GuestPair: guestPair, PcapText: r.pcapText()})
 	cell.Scenario = it.Scenario
 	cell.Expected = it.Expected
 	if err := m.Crashed(); err != nil {

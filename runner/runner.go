@@ -100,6 +100,9 @@ type Runner struct {
 	// the one it must beat (plan.Kernel.NewerThan: -proposed vs -updates)
 	// and to name AutoName kernels by their ABI.
 	Resolve func(ctx context.Context, spec string) (Resolved, error)
+
+	tcpdumpOnce sync.Once
+	tcpdump     string // host tcpdump for pcapText, "" if none
 }
 
 // Resolved is what Runner.Resolve reports about a spec.
@@ -455,5 +458,8 @@ func (g guest) Push(ctx context.Context, local, remote string) error {
 }
 func (g guest) Pull(ctx context.Context, remote, local string) error {
 	return g.m.Pull(ctx, remote, local)
+}
+func (g guest) PullFiles(ctx context.Context, remotes []string, dir string) ([]error, error) {
+	return g.m.PullFiles(ctx, remotes, dir)
 }
 func (g guest) Crashed() error { return g.m.Crashed() }

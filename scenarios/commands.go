@@ -20,7 +20,31 @@ type cellCmds struct {
 	// scale multiplies the guest-side readiness deadlines (Env.TimeScale;
 	// < 1 means 1).
 	scale float64
+	// nsenter: the guest has busybox's nsenter (preflight says), so
+	// commands enter a netns with it instead of `ip netns exec`.
+	nsenter bool
+	// hostText: the host writes pathN.txt from the pulled pcap
+	// (Env.PcapText), so the guest neither makes nor sends it.
+	hostText bool
 }
+
+// inNS is the prefix that runs a command in netns ns. `ip netns exec`
+// starts ip (a dynamically linked binary with eight libraries: ~30 ms of
+// a one-vCPU TCG guest, far more with five cells at once) and remounts
+// /sys for the command; busybox's nsenter only joins the netns. Nothing a
+// cell runs reads /sys: ss and the pair use netlink and sockets, nstat
+// /proc/net (per netns), tcpdump opens its -i interface by name.
+func (c cellCmds) inNS(ns string) string {
+	if c.nsenter {
+		return nsenterBin + " --net=" + path.Join(netnsDir, ns)
+	}
+	return ipBin + " netns exec " + ns
+}
+
+const (
+	nsenterBin = "/bin/nsenter"
+	netnsDir   = "/var/run/netns"
+)
 
 // readyTimeout bounds, inside the guest, each readiness handshake that
 // replaces a sleep (server listening, tcpdump listening, client read the
@@ -54,11 +78,12 @@ func (c cellCmds) serverAddr() string {
 	return fmt.Sprintf("%s:%d", c.topo.Paths[0].ServerIP, serverPort)
 }
 
-// preflight prints the kernel release, mptcp=yes|no and missing=<tool>
-// for every guest tool the cell needs that is not there.
+// preflight prints the kernel release, mptcp=yes|no, missing=<tool> for
+// every guest tool the cell needs that is not there, and nsenter=yes when
+// nsenter can replace `ip netns exec`.
 func (c cellCmds) preflight() string {
 	return fmt.Sprintf("uname -r; if [ -e /proc/sys/net/mptcp/enabled ]; then echo mptcp=yes; else echo mptcp=no; fi; "+
-		"for t in %s %s %s %s; do [ -x $t ] || echo missing=$t; done", ipBin, ssBin, nstatBin, tcpdumpBin)
+		"for t in %s %s %s %s; do [ -x $t ] || echo missing=$t; done; if [ -x %s ]; then echo nsenter=yes; fi", ipBin, ssBin, nstatBin, tcpdumpBin, nsenterBin)
 }
 
 // cleanup removes the cell's netns and work dir; it never fails, so it
@@ -82,7 +107,7 @@ func ownPair(work string) string { return path.Join(work, "srutest-pair") }
 // goes to files, followed by its readiness handshake (never a sleep).
 type bgCmd struct {
 	step   string
-	ns     string
+	ns     string // the netns prefix (cellCmds.inNS)
 	cmd    string
 	stdout string
 	stderr string // == stdout: both into one file
@@ -96,13 +121,13 @@ func (b bgCmd) script() string {
 	if b.stdout == b.stderr {
 		redir = fmt.Sprintf(">%s 2>&1", b.stdout)
 	}
-	return fmt.Sprintf("%s netns exec %s %s %s </dev/null &\necho $!\n%s", ipBin, b.ns, b.cmd, redir, b.wait)
+	return fmt.Sprintf("%s %s %s </dev/null &\necho $!\n%s", b.ns, b.cmd, redir, b.wait)
 }
 
 func (c cellCmds) server() bgCmd {
 	return bgCmd{
 		step: "server",
-		ns:   c.topo.Srv,
+		ns:   c.inNS(c.topo.Srv),
 		cmd: fmt.Sprintf("%s server --listen %s --mptcp=%s --ready %s --timeout %s",
 			c.pairBin(), c.serverAddr(), strconv.FormatBool(c.spec.serverMPTCP), c.file("server.ready"), pairLifetime),
 		stdout: c.file("server.json"),
@@ -120,7 +145,7 @@ func (c cellCmds) capture(p link) bgCmd {
 	log := c.file(p.Name + ".tcpdump.log")
 	return bgCmd{
 		step:   "tcpdump-" + p.Name,
-		ns:     c.topo.Cli,
+		ns:     c.inNS(c.topo.Cli),
 		cmd:    fmt.Sprintf("%s -Z root -U --immediate-mode -n -s 200 -i %s -w %s tcp", tcpdumpBin, p.CliDev, c.file(p.Name+".pcap")),
 		stdout: log,
 		stderr: log,
@@ -131,7 +156,7 @@ func (c cellCmds) capture(p link) bgCmd {
 func (c cellCmds) client() bgCmd {
 	return bgCmd{
 		step: "client",
-		ns:   c.topo.Cli,
+		ns:   c.inNS(c.topo.Cli),
 		// --timeout bounds connect + greeting, as the readiness wait does.
 		cmd: fmt.Sprintf("%s client --connect %s --keepalive %s --hold %s --timeout %s --ready %s",
 			c.pairBin(), c.serverAddr(), c.spec.mode, pairLifetime, c.ready(), c.file("client.ready")),
@@ -149,7 +174,7 @@ func (c cellCmds) ss(mptcp bool) string {
 	if mptcp {
 		flags = "-Minoe"
 	}
-	return fmt.Sprintf("%s netns exec %s %s %s", ipBin, c.topo.Cli, ssBin, flags)
+	return fmt.Sprintf("%s %s %s", c.inNS(c.topo.Cli), ssBin, flags)
 }
 
 // stopCaptures ends the tcpdumps (SIGINT flushes the pcap) and waits for
@@ -169,8 +194,8 @@ func (c cellCmds) stopCaptures(pids []int) string {
 // prints the client's addresses, rules, routes and MPTCP endpoints and
 // both sides' MPTCP limits for state.txt (one `ip -batch` per netns).
 func (c cellCmds) state() string {
-	return fmt.Sprintf("%[1]s netns exec %[2]s %[3]s -asz > %[4]s; %[1]s netns exec %[5]s %[3]s -asz > %[6]s\n%[7]s\n%[8]s",
-		ipBin, c.topo.Cli, nstatBin, c.file("nstat-cli.txt"), c.topo.Srv, c.file("nstat-srv.txt"),
+	return fmt.Sprintf("%[1]s %[2]s -asz > %[3]s; %[4]s %[2]s -asz > %[5]s\n%[6]s\n%[7]s",
+		c.inNS(c.topo.Cli), nstatBin, c.file("nstat-cli.txt"), c.inNS(c.topo.Srv), c.file("nstat-srv.txt"),
 		ipBatch(c.topo.Cli, []string{"addr", "rule", "route show table all", "mptcp endpoint show", "mptcp limits show"}),
 		ipBatch(c.topo.Srv, []string{"mptcp limits show"}))
 }
@@ -196,7 +221,11 @@ func (c cellCmds) pcapText() string {
 func (c cellCmds) files() []string {
 	out := []string{c.file("client.json"), c.file("client.err"), c.file("server.json"), c.file("server.err"), c.file("nstat-cli.txt"), c.file("nstat-srv.txt")}
 	for _, p := range c.topo.Paths {
-		out = append(out, c.file(p.Name+".pcap"), c.file(p.Name+".txt"), c.file(p.Name+".tcpdump.log"))
+		out = append(out, c.file(p.Name+".pcap"))
+		if !c.hostText {
+			out = append(out, c.file(p.Name+".txt"))
+		}
+		out = append(out, c.file(p.Name+".tcpdump.log"))
 	}
 	return out
 }

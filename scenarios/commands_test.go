@@ -11,6 +11,8 @@ func TestCellCmds(t *testing.T) {
 	connect0 := newKeepalive(specConnect).cmds(0)
 	fallback0 := newKeepalive(specFallback).cmds(0)
 	join2 := newKeepalive(specJoin).cmds(2)
+	ns2 := newKeepalive(specJoin).cmds(2)
+	ns2.nsenter = true
 	for _, tc := range []struct {
 		name string
 		got  string
@@ -19,7 +21,7 @@ func TestCellCmds(t *testing.T) {
 		{"work dir", connect0.work, "/tmp/srutest/0"},
 		{"slot 2 work dir", join2.work, "/tmp/srutest/2"},
 		{"preflight", connect0.preflight(),
-			"uname -r; if [ -e /proc/sys/net/mptcp/enabled ]; then echo mptcp=yes; else echo mptcp=no; fi; for t in /usr/sbin/ip /usr/bin/ss /usr/bin/nstat /usr/bin/tcpdump; do [ -x $t ] || echo missing=$t; done"},
+			"uname -r; if [ -e /proc/sys/net/mptcp/enabled ]; then echo mptcp=yes; else echo mptcp=no; fi; for t in /usr/sbin/ip /usr/bin/ss /usr/bin/nstat /usr/bin/tcpdump; do [ -x $t ] || echo missing=$t; done; if [ -x /bin/nsenter ]; then echo nsenter=yes; fi"},
 		{"cleanup", connect0.cleanup(),
 			"if [ -e /var/run/netns/cli ]; then for p in $(/usr/sbin/ip netns pids cli 2>/dev/null); do kill -9 $p 2>/dev/null; done; /usr/sbin/ip netns del cli 2>/dev/null; fi\n" +
 				"if [ -e /var/run/netns/srv ]; then for p in $(/usr/sbin/ip netns pids srv 2>/dev/null); do kill -9 $p 2>/dev/null; done; /usr/sbin/ip netns del srv 2>/dev/null; fi\ntrue\nrm -rf /tmp/srutest/0"},
@@ -53,6 +55,19 @@ func TestCellCmds(t *testing.T) {
 			"kill -TERM 21; /tmp/srutest/0/srutest-pair wait --pid 21 --timeout 5s || kill -9 21; /tmp/srutest/0/srutest-pair wait --pid 20 --timeout 5s || kill -TERM 20"},
 		{"pcap text", join2.pcapText(),
 			"/usr/bin/tcpdump -r /tmp/srutest/2/path1.pcap -nn -tt -S > /tmp/srutest/2/path1.txt 2>&1; /usr/bin/tcpdump -r /tmp/srutest/2/path2.pcap -nn -tt -S > /tmp/srutest/2/path2.txt 2>&1; "},
+		{"server with nsenter", ns2.server().script(),
+			"/bin/nsenter --net=/var/run/netns/srv2 /tmp/srutest/2/srutest-pair server --listen 192.0.2.33:5000 --mptcp=true --ready /tmp/srutest/2/server.ready --timeout 600s >/tmp/srutest/2/server.json 2>/tmp/srutest/2/server.err </dev/null &\n" +
+				"echo $!\n/tmp/srutest/2/srutest-pair wait --file /tmp/srutest/2/server.ready --timeout 25s"},
+		{"capture with nsenter", ns2.capture(ns2.topo.Paths[1]).script(),
+			"/bin/nsenter --net=/var/run/netns/cli2 /usr/bin/tcpdump -Z root -U --immediate-mode -n -s 200 -i c2 -w /tmp/srutest/2/path2.pcap tcp >/tmp/srutest/2/path2.tcpdump.log 2>&1 </dev/null &\n" +
+				"echo $!\n/tmp/srutest/2/srutest-pair wait --file /tmp/srutest/2/path2.tcpdump.log --contains 'listening on' --timeout 25s"},
+		{"client with nsenter", ns2.client().cmd, "/tmp/srutest/2/srutest-pair client --connect 192.0.2.33:5000 --keepalive before --hold 600s --timeout 25s --ready /tmp/srutest/2/client.ready"},
+		{"client netns with nsenter", ns2.client().ns, "/bin/nsenter --net=/var/run/netns/cli2"},
+		{"ss with nsenter", ns2.ss(false), "/bin/nsenter --net=/var/run/netns/cli2 /usr/bin/ss -tinoe"},
+		{"state with nsenter", ns2.state(),
+			"/bin/nsenter --net=/var/run/netns/cli2 /usr/bin/nstat -asz > /tmp/srutest/2/nstat-cli.txt; /bin/nsenter --net=/var/run/netns/srv2 /usr/bin/nstat -asz > /tmp/srutest/2/nstat-srv.txt\n" +
+				"/usr/sbin/ip -n cli2 -batch - <<'EOF'\naddr\nrule\nroute show table all\nmptcp endpoint show\nmptcp limits show\nEOF\n" +
+				"/usr/sbin/ip -n srv2 -batch - <<'EOF'\nmptcp limits show\nEOF"},
 		{"files", strings.Join(connect0.files(), " "),
 			"/tmp/srutest/0/client.json /tmp/srutest/0/client.err /tmp/srutest/0/server.json /tmp/srutest/0/server.err /tmp/srutest/0/nstat-cli.txt /tmp/srutest/0/nstat-srv.txt " +
 				"/tmp/srutest/0/path1.pcap /tmp/srutest/0/path1.txt /tmp/srutest/0/path1.tcpdump.log"},

@@ -24,3 +24,11 @@ type ExecResult struct {
 	Stderr   []byte
 	ExitCode int
 }
+
+// FilesPuller is implemented by guests that copy several files in one
+// transfer session (vm.Machine: one SFTP session); a cell's pull uses it
+// when the guest has it. errs has one entry per remote (nil = copied);
+// err means the session itself failed.
+type FilesPuller interface {
+	PullFiles(ctx context.Context, remotes []string, localDir string) (errs []error, err error)
+}

@@ -116,7 +116,15 @@ func TestHostScenarios(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
 			t1 := time.Now()
-			r.cell = r.k.Run(ctx, Env{Guest: localGuest{}, Pair: pair, Artifacts: r.dir, Log: &r.logs, Slot: r.slot})
+			env := Env{Guest: localGuest{}, Pair: pair, Artifacts: r.dir, Log: &r.logs, Slot: r.slot}
+			if r.slot%2 == 1 {
+				// Odd slots read their captures on the "host" side
+				// (Env.PcapText), even ones in the "guest": both paths.
+				env.PcapText = func(ctx context.Context, pcap string) ([]byte, error) {
+					return exec.CommandContext(ctx, tcpdumpBin, "-r", pcap, "-nn", "-tt", "-S").CombinedOutput()
+				}
+			}
+			r.cell = r.k.Run(ctx, env)
 			r.wall = time.Since(t1)
 		}
 		if update {
@@ -150,6 +158,10 @@ func TestHostScenarios(t *testing.T) {
 				if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
 					t.Errorf("%s: artifact %s missing or empty", name, f)
 				}
+			}
+			// pathN.txt is tcpdump's reading of the capture, wherever made.
+			if txt := string(must(os.ReadFile(filepath.Join(dir, "path1.txt")))); !strings.Contains(txt, "reading from file") || !strings.Contains(txt, " IP ") {
+				t.Errorf("%s: path1.txt is not tcpdump's reading of path1.pcap: %q", name, clip(txt, 300))
 			}
 			var v report.Cell
 			if err := json.Unmarshal(must(os.ReadFile(filepath.Join(dir, "verdict.json"))), &v); err != nil || v.Outcome != cell.Outcome {

@@ -80,6 +80,7 @@ func (k *keepaliveScenario) Run(ctx context.Context, env Env) report.Cell {
 		c.pair = env.GuestPair
 	}
 	c.scale = env.TimeScale
+	c.hostText = env.PcapText != nil
 	o, skip, err := k.run(ctx, s, c)
 	switch {
 	case err != nil:
@@ -104,16 +105,18 @@ func (k *keepaliveScenario) Run(ctx context.Context, env Env) report.Cell {
 	return cell
 }
 
-// run is the cell in four phases: prepare (preflight, clean slate, push,
-// topology), start (server, captures, client, each behind a readiness
-// handshake), observe (ss snapshots through the capture window, then
-// stop the captures and release the pair) and collect (text, dmesg, pull,
-// parse). The topology is torn down on every path out, unless the kernel
-// crashed or the run was cancelled. skip is set when the kernel cannot
-// run the scenario (no MPTCP).
+// run is the cell in four phases: prepare (preflight, clean slate, work
+// dir; push), setup (topology), start (server, captures, client, each
+// behind a readiness handshake), observe (ss snapshots through the
+// capture window) and collect (stop the captures, state, release the
+// pair, dmesg, pull, parse). Commands between two decisions of the host
+// share one guest exec (parts.go); each still has its own output and exit
+// code in commands.log. The topology is torn down on every path out,
+// unless the kernel crashed or the run was cancelled. skip is set when the
+// kernel cannot run the scenario (no MPTCP).
 func (k *keepaliveScenario) run(ctx context.Context, s *session, c cellCmds) (o observation, skip string, err error) {
 	o = observation{spec: k.spec, topo: c.topo}
-	if skip, err = k.prepare(ctx, s, c); err != nil || skip != "" {
+	if skip, err = k.prepare(ctx, s, &c); err != nil || skip != "" {
 		return o, skip, err
 	}
 	defer func() {
@@ -140,29 +143,35 @@ func (k *keepaliveScenario) run(ctx context.Context, s *session, c cellCmds) (o 
 	if err = k.observe(ctx, s, c, p); err != nil {
 		return o, "", err
 	}
-	o, err = k.collect(ctx, s, c)
+	o, err = k.collect(ctx, s, c, p)
 	return o, "", err
 }
 
 // prepare checks the guest can run the cell, clears leftovers of an
-// interrupted run (they would make setup fail) and pushes the pair.
-func (k *keepaliveScenario) prepare(ctx context.Context, s *session, c cellCmds) (skip string, err error) {
-	res, err := s.exec(ctx, "preflight", c.preflight(), 0)
+// interrupted run (they would make setup fail), makes the work dir and
+// pushes the pair: one exec, then the push. It also picks how the cell's
+// commands enter a netns (c.nsenter).
+func (k *keepaliveScenario) prepare(ctx context.Context, s *session, c *cellCmds) (skip string, err error) {
+	res, err := s.exec(ctx, "prepare", multiScript(false,
+		part{"preflight", c.preflight(), ""}, part{"cleanup", c.cleanup(), ""}, part{"workdir", c.workdir(), ""}), 0)
 	if err != nil {
 		return "", err
 	}
-	out := string(res.Stdout)
+	parts := splitParts(res.Stdout)
+	pf := parts["preflight"]
+	if !pf.ran {
+		return "", &StepError{Step: "preflight", ExitCode: res.ExitCode, Stderr: tail(string(res.Stderr)+string(res.Stdout), 300)}
+	}
+	out := string(pf.out)
 	if strings.Contains(out, "mptcp=no") {
 		return "kernel has no MPTCP (/proc/sys/net/mptcp/enabled missing)", nil
 	}
 	if strings.Contains(out, "missing=") {
 		return "", fmt.Errorf("guest tools missing: %s", strings.Join(grepPrefix(out, "missing="), ", "))
 	}
-	if _, err := s.exec(ctx, "cleanup", c.cleanup(), 0); err != nil {
-		return "", err
-	}
-	if _, err := s.must(ctx, "workdir", c.workdir(), 0); err != nil {
-		return "", err
+	c.nsenter = strings.Contains(out, "nsenter=yes")
+	if wd := parts["workdir"]; wd.code != 0 {
+		return "", &StepError{Step: "workdir", ExitCode: wd.code, Stderr: tail(string(wd.out), 300)}
 	}
 	if s.env.GuestPair != "" {
 		return "", nil // the runner put it there for every cell of the guest
@@ -178,108 +187,132 @@ type procs struct {
 	ready          time.Time // when its readiness was seen
 }
 
-// start launches the server, one tcpdump per client-side path, then the
-// client; each waits for its readiness file, never a fixed sleep. A client
-// that never becomes ready is not an error here: the captures and the
-// pair's facts show why, and judge makes the cell ERROR.
+// start launches, in one exec, the server, one tcpdump per client-side
+// path, then the client; each waits for its readiness file, never a fixed
+// sleep, and the script stops at the first that does not become ready. A
+// client that never becomes ready is not an error here: the captures and
+// the pair's facts show why, and judge makes the cell ERROR.
 func (k *keepaliveScenario) start(ctx context.Context, s *session, c cellCmds) (procs, error) {
 	var p procs
-	var err error
-	if p.server, err = k.background(ctx, s, c.server()); err != nil {
+	bgs := []bgCmd{c.server()}
+	for _, l := range c.topo.Paths {
+		bgs = append(bgs, c.capture(l))
+	}
+	bgs = append(bgs, c.client())
+	parts := make([]part, len(bgs))
+	for i, b := range bgs {
+		parts[i] = part{b.step, b.script(), ""}
+	}
+	res, err := s.exec(ctx, "start", multiScript(true, parts...), 0)
+	p.ready = time.Now()
+	if err != nil {
 		return p, err
 	}
-	for _, l := range c.topo.Paths {
-		pid, err := k.background(ctx, s, c.capture(l))
+	out := splitParts(res.Stdout)
+	for i, b := range bgs {
+		pid, err := bgResult(b.step, out[b.step])
+		switch {
+		case i == 0:
+			p.server = pid
+		case i < len(bgs)-1:
+			p.captures = append(p.captures, pid)
+		default:
+			p.client = pid
+			p.clientUp = err == nil
+			var se *StepError
+			if err != nil && !errors.As(err, &se) {
+				return p, err
+			}
+			return p, nil
+		}
 		if err != nil {
 			return p, err
 		}
-		p.captures = append(p.captures, pid)
-	}
-	p.client, err = k.background(ctx, s, c.client())
-	p.ready = time.Now()
-	p.clientUp = err == nil
-	var se *StepError
-	if err != nil && !errors.As(err, &se) {
-		return p, err
 	}
 	return p, nil
 }
 
 // observe takes the ss snapshots at their times after the client's
-// readiness, waits out the capture window, stops the captures BEFORE the
-// client closes (the close exchange has pure ACKs that look like probes),
-// records the netns state and counters, and releases the pair.
+// readiness (ss -t and ss -M in one exec) and waits out the capture
+// window.
 func (k *keepaliveScenario) observe(ctx context.Context, s *session, c cellCmds, p procs) error {
-	if p.clientUp {
-		for i, at := range k.snapshots {
-			if err := sleepUntil(ctx, p.ready.Add(at)); err != nil {
-				return err
-			}
-			res, err := s.must(ctx, fmt.Sprintf("ss-%d", i+1), c.ss(false), 0)
-			if err != nil {
-				return err
-			}
-			s.save(fmt.Sprintf("ss-%d.txt", i+1), res.Stdout)
-			// MPTCP sockets: needs mptcp_diag; a failure is recorded only.
-			res, err = s.exec(ctx, fmt.Sprintf("ss-mptcp-%d", i+1), c.ss(true), 0)
-			if err != nil {
-				return err
-			}
-			out := res.Stdout
-			if res.ExitCode != 0 {
-				out = fmt.Appendf(out, "# ss -M exit %d: %s\n", res.ExitCode, res.Stderr)
-			}
-			s.save(fmt.Sprintf("ss-mptcp-%d.txt", i+1), out)
-		}
-		if err := sleepUntil(ctx, p.ready.Add(k.window)); err != nil {
+	if !p.clientUp {
+		return nil
+	}
+	for i, at := range k.snapshots {
+		if err := sleepUntil(ctx, p.ready.Add(at)); err != nil {
 			return err
 		}
+		ssName, mName := fmt.Sprintf("ss-%d", i+1), fmt.Sprintf("ss-mptcp-%d", i+1)
+		res, err := s.exec(ctx, fmt.Sprintf("snapshot-%d", i+1), multiScript(false,
+			part{ssName, c.ss(false), c.file(ssName + ".err")}, part{mName, c.ss(true), c.file(mName + ".err")}), 0)
+		if err != nil {
+			return err
+		}
+		parts := splitParts(res.Stdout)
+		if t := parts[ssName]; t.code != 0 {
+			return &StepError{Step: ssName, ExitCode: t.code, Stderr: tail(string(t.err)+string(t.out)+string(res.Stderr), 300)}
+		}
+		s.save(ssName+".txt", parts[ssName].out)
+		// MPTCP sockets: needs mptcp_diag; a failure is recorded only.
+		m := parts[mName]
+		out := m.out
+		if m.code != 0 {
+			out = fmt.Appendf(out, "# ss -M exit %d: %s\n", m.code, m.err)
+		}
+		s.save(mName+".txt", out)
 	}
-	if _, err := s.must(ctx, "stop-captures", c.stopCaptures(p.captures), 0); err != nil {
-		return err
-	}
-	res, err := s.exec(ctx, "state", c.state(), 0)
-	if err != nil {
-		return err
-	}
-	s.save("state.txt", append(res.Stdout, res.Stderr...))
-	// The server ends when the client has closed.
-	_, err = s.exec(ctx, "release", c.release(p.client, p.server), 0)
-	return err
+	return sleepUntil(ctx, p.ready.Add(k.window))
 }
 
-// collect turns the captures into text, saves dmesg, pulls the raw files
-// and parses everything into an observation.
-func (k *keepaliveScenario) collect(ctx context.Context, s *session, c cellCmds) (observation, error) {
+// collect, in one exec, stops the captures BEFORE the client closes (the
+// close exchange has pure ACKs that look like probes), records the netns
+// state and counters, releases the pair (the server ends when its client
+// has gone), turns the captures into text (on the host when it can) and
+// saves dmesg; then it pulls the raw files and parses everything into an
+// observation.
+func (k *keepaliveScenario) collect(ctx context.Context, s *session, c cellCmds, p procs) (observation, error) {
 	o := observation{spec: k.spec, topo: c.topo}
-	if _, err := s.exec(ctx, "pcap-text", c.pcapText(), 0); err != nil {
-		return o, err
+	parts := []part{
+		{"stop-captures", c.stopCaptures(p.captures), ""},
+		{"state", c.state(), ""},
+		{"release", c.release(p.client, p.server), ""},
 	}
-	res, err := s.exec(ctx, "dmesg", "dmesg", 0)
+	if !c.hostText {
+		parts = append(parts, part{"pcap-text", c.pcapText(), ""})
+	}
+	res, err := s.exec(ctx, "collect", multiScript(false, append(parts, part{"dmesg", "dmesg", ""})...), 0)
 	if err != nil {
 		return o, err
 	}
-	s.save("dmesg.txt", append(res.Stdout, res.Stderr...))
+	out := splitParts(res.Stdout)
+	s.save("state.txt", out["state"].out)
+	s.save("dmesg.txt", out["dmesg"].out)
+	if st := out["stop-captures"]; st.code != 0 {
+		return o, &StepError{Step: "stop-captures", ExitCode: st.code, Stderr: tail(string(st.out)+string(res.Stderr), 300)}
+	}
 	if err := s.pull(ctx, c.files()...); err != nil {
 		return o, err
+	}
+	if c.hostText {
+		s.hostPcapText(ctx, c.topo.Paths)
 	}
 	return loadObservation(k.spec, c.topo, s.env.Artifacts), nil
 }
 
-// background runs b: starts its process, reads the pid, waits for
-// readiness. It returns the pid; a failed wait is a *StepError.
-func (k *keepaliveScenario) background(ctx context.Context, s *session, b bgCmd) (int, error) {
-	res, err := s.exec(ctx, b.step, b.script(), 0)
-	if err != nil {
-		return 0, err
+// bgResult reads a started process's part: its pid on the first line,
+// then its readiness wait's output; a failed wait is a *StepError.
+func bgResult(step string, po partOutput) (int, error) {
+	if !po.ran {
+		return 0, fmt.Errorf("%s: did not run", step)
 	}
-	first, _, _ := strings.Cut(strings.TrimSpace(string(res.Stdout)), "\n")
+	first, _, _ := strings.Cut(strings.TrimSpace(string(po.out)), "\n")
 	pid, perr := strconv.Atoi(strings.TrimSpace(first))
 	if perr != nil {
-		return 0, fmt.Errorf("%s: no pid in %q", b.step, clip(string(res.Stdout), 80))
+		return 0, fmt.Errorf("%s: no pid in %q", step, clip(string(po.out), 80))
 	}
-	if res.ExitCode != 0 {
-		return pid, &StepError{Step: b.step + " not ready", ExitCode: res.ExitCode, Stderr: tail(string(res.Stderr), 300)}
+	if po.code != 0 {
+		return pid, &StepError{Step: step + " not ready", ExitCode: po.code, Stderr: tail(string(po.out), 300)}
 	}
 	return pid, nil
 }

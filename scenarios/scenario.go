@@ -48,6 +48,12 @@ type Env struct {
 	// 0 means 1): a TCG guest on a loaded host is many times slower than
 	// KVM, and a deadline that expires on a healthy guest is a false ERROR.
 	TimeScale float64
+	// PcapText, when set, writes tcpdump's own reading of a pulled capture
+	// (tcpdump -r <pcap> -nn -tt -S, output and messages) on the host: the
+	// same tcpdump the image carries, without a dynamically linked
+	// 13-library start per path in a one-vCPU TCG guest. nil: the guest
+	// reads its captures itself.
+	PcapText func(ctx context.Context, pcap string) ([]byte, error)
 }
 
 // Isolated reports whether s may run at the same time as other isolated

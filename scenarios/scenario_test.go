@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -101,12 +102,37 @@ func (g *scriptedGuest) Exec(ctx context.Context, cmd string) (ExecResult, error
 	defer g.mu.Unlock()
 	g.n++
 	g.cmds = append(g.cmds, cmd)
+	if strings.Contains(cmd, partBegin) {
+		return runParts(cmd, g.reply), nil
+	}
+	return g.reply(cmd), nil
+}
+
+func (g *scriptedGuest) reply(cmd string) ExecResult {
 	for k, v := range g.replies {
 		if strings.Contains(cmd, k) {
-			return v, nil
+			return v
 		}
 	}
-	return ExecResult{}, nil
+	return ExecResult{}
+}
+
+// runParts plays a multiScript as the guest shell would, each part
+// answered by reply: framed output, stop at the first failing part when
+// the script says so.
+func runParts(script string, reply func(string) ExecResult) ExecResult {
+	var res ExecResult
+	for _, chunk := range strings.Split(script, "echo \""+partBegin)[1:] {
+		name, rest, _ := strings.Cut(chunk, " $u\"\n(\n")
+		body, _, _ := strings.Cut(rest, "\n) 2>")
+		r := reply(body)
+		res.Stdout = fmt.Appendf(res.Stdout, "%s%s\n%s%s\n%s%s %d\n", partBegin, name, r.Stdout, r.Stderr, partEnd, name, r.ExitCode)
+		if r.ExitCode != 0 && strings.Contains(chunk, "|| exit $rc") {
+			res.ExitCode = r.ExitCode
+			break
+		}
+	}
+	return res
 }
 func (g *scriptedGuest) Push(ctx context.Context, local, remote string) error { return nil }
 func (g *scriptedGuest) Pull(ctx context.Context, remote, local string) error {
@@ -147,7 +173,7 @@ func TestKeepaliveWithoutMPTCPSkips(t *testing.T) {
 	if readCell(t, dir).Outcome != report.Skip {
 		t.Error("verdict.json disagrees")
 	}
-	if log, _ := os.ReadFile(filepath.Join(dir, "commands.log")); !strings.Contains(string(log), "step=preflight exit=0") {
+	if log, _ := os.ReadFile(filepath.Join(dir, "commands.log")); !strings.Contains(string(log), "step=prepare exit=0") {
 		t.Errorf("commands.log: %s", log)
 	}
 }

@@ -135,6 +135,26 @@ func (s *session) push(ctx context.Context, local, remote string) error {
 // pull copies guest files into the artifacts dir under their base names.
 // Missing files are logged, not fatal: the analysis notices what is absent.
 func (s *session) pull(ctx context.Context, remotes ...string) error {
+	if fp, ok := s.env.Guest.(FilesPuller); ok {
+		cctx, cancel := context.WithTimeout(ctx, s.scaled(defaultTimeout))
+		errs, err := fp.PullFiles(cctx, remotes, s.env.Artifacts)
+		cancel()
+		for i, r := range remotes {
+			e := err
+			if errs != nil {
+				e = errs[i]
+			}
+			fmt.Fprintf(s.log, "### +%.3fs pull %s -> %s: %v\n", time.Since(s.started).Seconds(), r, filepath.Join(s.env.Artifacts, filepath.Base(r)), errText(e))
+		}
+		fmt.Fprintln(s.log)
+		if cerr := s.crashed(); cerr != nil {
+			return cerr
+		}
+		if err != nil && ctx.Err() != nil {
+			return fmt.Errorf("pull: %w", err)
+		}
+		return nil
+	}
 	for _, r := range remotes {
 		cctx, cancel := context.WithTimeout(ctx, s.scaled(defaultTimeout))
 		local := filepath.Join(s.env.Artifacts, filepath.Base(r))
@@ -149,6 +169,22 @@ func (s *session) pull(ctx context.Context, remotes ...string) error {
 		}
 	}
 	return nil
+}
+
+// hostPcapText writes <path>.txt next to each pulled <path>.pcap with
+// Env.PcapText, logged like a command; a capture that is missing or
+// unreadable gets its error in the text file (judge reads the pcap).
+func (s *session) hostPcapText(ctx context.Context, paths []link) {
+	for _, p := range paths {
+		pcap := filepath.Join(s.env.Artifacts, p.Name+".pcap")
+		t0 := time.Now()
+		out, err := s.env.PcapText(ctx, pcap)
+		if err != nil {
+			out = fmt.Appendf(out, "srutest: %v\n", err)
+		}
+		s.save(p.Name+".txt", out)
+		fmt.Fprintf(s.log, "### +%.3fs host tcpdump -r %s -> %s.txt: %v (took %s)\n\n", t0.Sub(s.started).Seconds(), pcap, p.Name, errText(err), time.Since(t0).Round(time.Millisecond))
+	}
 }
 
 // save writes data to a file in the artifacts dir.

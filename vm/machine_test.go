@@ -385,6 +385,20 @@ func TestMachineOverFakeSSH(t *testing.T) {
 	if ents, _ := filepath.Glob(filepath.Join(dir, ".*part*")); len(ents) != 0 {
 		t.Errorf("Pull left temp files: %v", ents)
 	}
+	// PullFiles: several files through one session, a missing one is
+	// that file's error only.
+	many := filepath.Join(dir, "many")
+	os.Mkdir(many, 0o755)
+	errs, err := m.PullFiles(ctx, []string{remote, filepath.Join(dir, "missing"), src}, many)
+	if err != nil || len(errs) != 3 || errs[0] != nil || errs[1] == nil || errs[2] != nil {
+		t.Fatalf("PullFiles: %v %v", errs, err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(many, "remote")); !bytes.Equal(got, payload) {
+		t.Errorf("PullFiles copied %d bytes, want %d", len(got), len(payload))
+	}
+	if _, err := os.Stat(filepath.Join(many, "src")); err != nil {
+		t.Errorf("PullFiles: the file after a missing one: %v", err)
+	}
 
 	if m.Crashed() != nil {
 		t.Errorf("Crashed = %v on a healthy guest", m.Crashed())

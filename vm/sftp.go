@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"sync"
 
@@ -53,42 +54,69 @@ func (m *Machine) Push(ctx context.Context, local, remote string) error {
 func (m *Machine) Pull(ctx context.Context, remote, local string) error {
 	op := fmt.Sprintf("pull %s → %s", remote, local)
 	return m.sftpDo(ctx, op, func(c *sftp.Client, commit func(func() error) error) error {
-		src, err := c.Open(remote)
-		if err != nil {
-			return fmt.Errorf("open %s in guest: %w", remote, err)
+		return pullOne(c, commit, remote, local)
+	})
+}
+
+// PullFiles copies each guest file in remotes into localDir under its base
+// name, all through one SFTP session (a session per file costs the guest a
+// channel and an SFTP server each: a cell pulls a dozen files). errs has
+// one entry per remote, nil when that file was copied; err is set when the
+// session itself failed (context, crash, guest gone), and then errs is nil.
+func (m *Machine) PullFiles(ctx context.Context, remotes []string, localDir string) (errs []error, err error) {
+	op := fmt.Sprintf("pull %d files → %s", len(remotes), localDir)
+	err = m.sftpDo(ctx, op, func(c *sftp.Client, commit func(func() error) error) error {
+		errs = make([]error, len(remotes))
+		for i, r := range remotes {
+			if e := pullOne(c, commit, r, filepath.Join(localDir, path.Base(r))); e != nil {
+				errs[i] = fmt.Errorf("vm: pull %s: %w", r, e)
+			}
 		}
-		defer src.Close()
-		st, err := src.Stat()
-		if err != nil {
-			return fmt.Errorf("stat %s in guest: %w", remote, err)
-		}
-		tmp, err := os.CreateTemp(filepath.Dir(local), "."+filepath.Base(local)+".part-")
-		if err != nil {
-			return err
-		}
-		defer os.Remove(tmp.Name()) // no-op after the rename
-		tooBig := fmt.Errorf("%w: %s (%d bytes) is over the %d MiB pull limit: not copied", ErrPullTooBig, remote, st.Size(), maxPull>>20)
-		if st.Size() > maxPull {
-			tmp.Close()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return errs, nil
+}
+
+// pullOne copies one guest file to a host path through an open session.
+func pullOne(c *sftp.Client, commit func(func() error) error, remote, local string) error {
+	src, err := c.Open(remote)
+	if err != nil {
+		return fmt.Errorf("open %s in guest: %w", remote, err)
+	}
+	defer src.Close()
+	st, err := src.Stat()
+	if err != nil {
+		return fmt.Errorf("stat %s in guest: %w", remote, err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(local), "."+filepath.Base(local)+".part-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // no-op after the rename
+	tooBig := fmt.Errorf("%w: %s (%d bytes) is over the %d MiB pull limit: not copied", ErrPullTooBig, remote, st.Size(), maxPull>>20)
+	if st.Size() > maxPull {
+		tmp.Close()
+		return tooBig
+	}
+	// The file may still grow while it is read: the cap holds anyway.
+	if _, err := src.WriteTo(&capWriter{w: tmp, left: maxPull}); err != nil {
+		tmp.Close()
+		if errors.Is(err, ErrPullTooBig) {
 			return tooBig
 		}
-		// The file may still grow while it is read: the cap holds anyway.
-		if _, err := src.WriteTo(&capWriter{w: tmp, left: maxPull}); err != nil {
-			tmp.Close()
-			if errors.Is(err, ErrPullTooBig) {
-				return tooBig
-			}
-			return fmt.Errorf("read %s from guest: %w", remote, err)
-		}
-		if err := tmp.Chmod(st.Mode().Perm()); err != nil {
-			tmp.Close()
-			return err
-		}
-		if err := tmp.Close(); err != nil {
-			return err
-		}
-		return commit(func() error { return os.Rename(tmp.Name(), local) })
-	})
+		return fmt.Errorf("read %s from guest: %w", remote, err)
+	}
+	if err := tmp.Chmod(st.Mode().Perm()); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return commit(func() error { return os.Rename(tmp.Name(), local) })
 }
 
 // maxPull bounds one file pulled from the guest (evidence files are
