@@ -92,66 +92,99 @@ func TestE2ECacheLsPrune(t *testing.T) {
 	if rows := parseCacheLs(t, sru("cache", "ls")); len(rows) != 0 {
 		t.Fatalf("empty cache lists %v", rows)
 	}
-	release := strings.TrimSpace(sru("boot", "--kernel", defaultKernel(t).Spec, "--", "uname -r"))
+	k := defaultKernel(t)
+	release := strings.TrimSpace(sru("boot", "--kernel", k.Spec, "--", "uname -r"))
+	// One deb entry per package of the spec, listed by its file name:
+	// Debian's 6.1 cloud kernel is one deb, Ubuntu's generic kernel the
+	// image, modules (and modules-extra) debs.
+	debRE := regexp.MustCompile(`^linux-image-6\.1\.0-\d+-cloud-amd64-unsigned_.+_amd64\.deb$`)
+	ndebs := 1
+	if len(k.Packages) > 0 {
+		var alt []string
+		for _, p := range k.Packages {
+			alt = append(alt, regexp.QuoteMeta(p))
+		}
+		debRE = regexp.MustCompile(`^(` + strings.Join(alt, "|") + `)_.+_amd64\.deb$`)
+		ndebs = len(k.Packages)
+	}
 
 	rows := parseCacheLs(t, sru("cache", "ls"))
 	byKind := map[string]cacheRow{}
+	var debs []cacheRow
 	for _, r := range rows {
 		if r.kind == "index" {
+			continue
+		}
+		if r.used.Before(start) || r.used.After(time.Now().Add(time.Minute)) {
+			t.Errorf("%s %s: last used %v, but it was used by the boot that started at %v", r.kind, r.key, r.used, start)
+		}
+		if r.kind == "deb" {
+			debs = append(debs, r)
 			continue
 		}
 		if _, dup := byKind[r.kind]; dup {
 			t.Errorf("two %s entries after one boot: %v", r.kind, rows)
 		}
 		byKind[r.kind] = r
-		if r.used.Before(start) || r.used.After(time.Now().Add(time.Minute)) {
-			t.Errorf("%s %s: last used %v, but it was used by the boot that started at %v", r.kind, r.key, r.used, start)
-		}
 	}
-	paths := map[string]string{}
-	for _, k := range []string{"deb", "kernel", "image"} {
-		r, ok := byKind[k]
-		if !ok {
-			t.Fatalf("no %s entry after a boot:\n%v", k, rows)
-		}
-		switch k {
-		case "deb":
-			if !regexp.MustCompile(`^linux-image-6\.1\.0-\d+-cloud-amd64-unsigned_.+_amd64\.deb$`).MatchString(r.key) {
-				t.Errorf("deb entry is listed as %q, want its file name", r.key)
-			}
-			paths[k] = findEntry(t, cache, "debs/apt", r.key)
-		case "kernel":
-			paths[k] = findEntry(t, cache, "kernels", r.key)
-		case "image":
-			paths[k] = findEntry(t, cache, "images", r.key)
-		}
-		if k != "deb" && !strings.Contains(r.desc, release) {
-			t.Errorf("%s entry description %q does not name the release %s", k, r.desc, release)
+	if len(debs) != ndebs {
+		t.Errorf("%d deb entries after one boot of %s, want %d: %v", len(debs), k.Spec, ndebs, rows)
+	}
+	paths := map[string]string{} // "deb <key>", "kernel", "image"
+	check := func(name string, r cacheRow, path string) {
+		t.Helper()
+		paths[name] = path
+		if r.kind != "deb" && !strings.Contains(r.desc, release) {
+			t.Errorf("%s entry description %q does not name the release %s", r.kind, r.desc, release)
 		}
 		// ls rounds to one decimal of its unit.
-		if disk := diskSize(t, paths[k]); r.size < disk*95/100 || r.size > disk*105/100 || disk < 1<<20 {
-			t.Errorf("%s entry: ls says %d bytes, %d on disk", k, r.size, disk)
+		if disk := diskSize(t, path); r.size < disk*95/100 || r.size > disk*105/100 || disk < 1<<20 {
+			t.Errorf("%s entry: ls says %d bytes, %d on disk", name, r.size, disk)
 		}
+	}
+	for _, r := range debs {
+		if !debRE.MatchString(r.key) {
+			t.Errorf("deb entry is listed as %q, want its file name (%s)", r.key, debRE)
+		}
+		check("deb "+r.key, r, findEntry(t, cache, "debs/apt", r.key))
+	}
+	for _, kind := range []string{"kernel", "image"} {
+		r, ok := byKind[kind]
+		if !ok {
+			t.Fatalf("no %s entry after a boot:\n%v", kind, rows)
+		}
+		dir := map[string]string{"kernel": "kernels", "image": "images"}[kind]
+		check(kind, r, findEntry(t, cache, dir, r.key))
 	}
 
 	// Everything was just used: the default prune (7 days) keeps it all.
 	if out := sru("cache", "prune"); out != "" {
 		t.Errorf("prune removed fresh entries:\n%s", out)
 	}
-	// Age the deb and the kernel layer: only they go.
+	// Age the debs and the kernel layer: only they go.
 	old := time.Now().Add(-48 * time.Hour)
-	for _, k := range []string{"deb", "kernel"} {
-		if err := os.Chtimes(paths[k], old, old); err != nil {
+	aged := []cacheRow{byKind["kernel"]}
+	aged = append(aged, debs...)
+	for _, r := range aged {
+		name := r.kind
+		if r.kind == "deb" {
+			name = "deb " + r.key
+		}
+		if err := os.Chtimes(paths[name], old, old); err != nil {
 			t.Fatal(err)
 		}
 	}
 	out := sru("cache", "prune", "--older-than", "24h")
-	for _, k := range []string{"deb", "kernel"} {
-		if !strings.Contains(out, "removed "+k+" "+byKind[k].key+" (") {
-			t.Errorf("prune --older-than 24h did not report removing the %s", k)
+	for _, r := range aged {
+		name := r.kind
+		if r.kind == "deb" {
+			name = "deb " + r.key
 		}
-		if _, err := os.Stat(paths[k]); err == nil {
-			t.Errorf("%s %s still on disk", k, paths[k])
+		if !strings.Contains(out, "removed "+r.kind+" "+r.key+" (") {
+			t.Errorf("prune --older-than 24h did not report removing the %s", name)
+		}
+		if _, err := os.Stat(paths[name]); err == nil {
+			t.Errorf("%s %s still on disk", name, paths[name])
 		}
 	}
 	if strings.Contains(out, "removed image") {

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -107,20 +108,23 @@ func TestE2ENegativeControl(t *testing.T) {
 	}
 }
 
-// linuxSource612 is Debian's 6.12 source tarball, which the bisect and
-// source-backport tests are written against (byte-exact tarball in the
-// loopback archive, 6.12.117 releases).
-const linuxSource612 = "/usr/src/linux-source-6.12.tar.xz"
-
-// needLinuxSource612 stops t unless the host is Debian with
-// linux-source-6.12 installed. On Ubuntu those tests are skipped, saying so:
-// they are not yet ported to the host's kernel source (needKernelSource).
-func needLinuxSource612(t *testing.T) {
+// sourcePackage is the host's kernel source package as the loopback
+// archive republishes it (the source-backport test): its name in Ubuntu's
+// linux-source-<x.y.z> form (Debian's linux-source-6.12 becomes
+// linux-source-6.12.0), its installed version, and the tarball's extension.
+func sourcePackage(t *testing.T, src host.Source) (name, version, ext string) {
 	t.Helper()
-	if p := needHost(t); p.Distro != host.Debian {
-		t.Skipf("written against Debian's linux-source-6.12; this host (%s) builds %s instead: not ported yet", p.OS, p.Source.Package)
+	out, err := exec.Command("dpkg-query", "-W", "-f=${Version}", src.Package).Output()
+	if err != nil || len(out) == 0 {
+		testutil.Unavailable(t, "dpkg-query %s: %v (apt-get install %s; make test installs it)", src.Package, err, src.Package)
 	}
-	if _, err := os.Stat(linuxSource612); err != nil {
-		testutil.Unavailable(t, "%v (apt-get install linux-source-6.12; make test installs it)", err)
+	name = src.Package
+	if strings.Count(strings.TrimPrefix(name, "linux-source-"), ".") == 1 {
+		name += ".0"
 	}
+	i := strings.LastIndex(src.Tarball, ".tar.")
+	if i < 0 {
+		t.Fatalf("%s: not a .tar.* tarball", src.Tarball)
+	}
+	return name, strings.TrimSpace(string(out)), src.Tarball[i:]
 }

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -200,37 +199,8 @@ kernels:
 func TestE2EUbuntuFixVerified(t *testing.T) {
 	skipUnlessE2E(t)
 	src := needKernelSource(t)
-	build := func(name, localversion string, extra ...string) *ubuntuarchive.KernelFiles {
-		out := filepath.Join(t.TempDir(), name)
-		args := append([]string{"--source", src.Tarball, "--cache", filepath.Join(cacheDir, "kbuild"),
-			"--out", out, "--localversion", localversion}, extra...)
-		cmd := exec.Command("../kconfig/build-kernel.sh", args...)
-		if output, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", name, err, output)
-		}
-		vmlinuz, err := os.ReadFile(filepath.Join(out, "bzImage"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		config, err := os.ReadFile(filepath.Join(out, "config"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		rel, err := os.ReadFile(filepath.Join(out, "kernel.release"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		release := strings.TrimSpace(string(rel))
-		// Everything the scenarios need is built in (CONFIG_…=y), which is
-		// what modules.builtin says on a real package.
-		builtin := "kernel/drivers/net/virtio_net.ko\nkernel/drivers/net/veth.ko\nkernel/net/ipv4/inet_diag.ko\n" +
-			"kernel/net/ipv4/tcp_diag.ko\nkernel/net/mptcp/mptcp_diag.ko\nkernel/net/sched/sch_netem.ko\n" +
-			"kernel/drivers/virtio/virtio_pci.ko\nkernel/net/packet/af_packet.ko\n"
-		return &ubuntuarchive.KernelFiles{Release: release, Vmlinuz: vmlinuz, Config: config,
-			Modules: map[string][]byte{}, Meta: map[string][]byte{"modules.builtin": []byte(builtin)}}
-	}
-	before := build("before", "-1-generic", "--revert", "../"+src.Revert)
-	after := build("after", "-2-generic")
+	before := buildHostKernel(t, src, "before", "-1-generic", "--revert", "../"+src.Revert)
+	after := buildHostKernel(t, src, "after", "-2-generic")
 	// The tree's version (6.12.117, 6.8.12, …) with Ubuntu-style ABIs.
 	version := strings.TrimSuffix(before.Release, "-1-generic")
 	abiBefore, abiAfter := version+"-1", version+"-2"

@@ -16,6 +16,8 @@
 #                   guest, copied from the host (selftests/payload.go): bash,
 #                   tc, iptables, nft, ethtool, ps/sysctl, GNU tools; and the
 #                   kernel source to build them from
+#   --list          print the packages this host would need (one a line,
+#                   installed or not) and exit: nothing is installed
 set -euo pipefail
 
 # Package lists, per distribution where names differ. Keep one package per
@@ -25,7 +27,12 @@ kernel_build=(bc bison flex perl patch util-linux binutils libelf-dev pkg-config
 # make lint-deploy: actionlint checks the workflows' run: scripts with it.
 lint_tools=(shellcheck)
 # make deps-test: the e2e tests look at the HTML report in headless Chromium.
-browser_tests=(chromium)
+# Debian packages it; Ubuntu ships it only as a snap (chromium-browser is a
+# transitional deb running snap install, which fails where snapd cannot run:
+# containers, chroots), so there the test uses a chromium snap if one is
+# installed and otherwise skips the browser half, saying so.
+debian_browser_tests=(chromium)
+ubuntu_browser_tests=()
 selftest_tools=(bash iproute2 iptables nftables ethtool procps coreutils diffutils findutils grep sed mawk)
 debian_kernel_source=(linux-source-6.12)
 # Ubuntu's linux-source meta package depends on the series' source package;
@@ -40,13 +47,14 @@ kernel_build_optional=(lbzip2)
 declare -A debian_where=([linux-source-6.12]="bookworm-security (or bookworm-backports)")
 declare -A ubuntu_where=([linux-source]="main, <series>-updates" [lbzip2]="universe")
 
-kernel=0 selftests=0
+kernel=0 selftests=0 list=0
 for arg in "$@"; do
 	case "$arg" in
 	--kernel-build) kernel=1 ;;
 	--selftests) selftests=1 ;;
+	--list) list=1 ;;
 	*)
-		echo "usage: $0 [--kernel-build] [--selftests]" >&2
+		echo "usage: $0 [--kernel-build] [--selftests] [--list]" >&2
 		exit 2
 		;;
 	esac
@@ -74,8 +82,19 @@ if ((kernel || selftests)); then
 		pkgs+=("${debian_kernel_source[@]}")
 	fi
 fi
-((kernel)) && pkgs+=("${kernel_build[@]}" "${kernel_build_optional[@]}" "${browser_tests[@]}")
+if ((kernel)); then
+	pkgs+=("${kernel_build[@]}" "${kernel_build_optional[@]}")
+	if [ "$distro" = ubuntu ]; then
+		pkgs+=("${ubuntu_browser_tests[@]}")
+	else
+		pkgs+=("${debian_browser_tests[@]}")
+	fi
+fi
 ((selftests)) && pkgs+=("${selftest_tools[@]}")
+if ((list)); then
+	printf '%s\n' "${pkgs[@]}"
+	exit 0
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

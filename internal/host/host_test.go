@@ -128,6 +128,7 @@ func TestChooseUbuntu(t *testing.T) {
 			before:        "apt:linux-image-unsigned-5.15.0-25-generic,linux-modules-5.15.0-25-generic,linux-modules-extra-5.15.0-25-generic",
 			after:         "apt:linux-image-unsigned-5.15.0-204-generic,linux-modules-5.15.0-204-generic,linux-modules-extra-5.15.0-204-generic",
 			beforeVersion: "5.15.0.25.27", afterSuite: "jammy-updates",
+			expect:     map[string]string{"join": "FAIL"},
 			source:     "linux-source-5.15.0",
 			testKernel: "linux-image-unsigned-5.15.0-204-generic",
 		},

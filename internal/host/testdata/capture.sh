@@ -15,3 +15,7 @@ for a in $abis; do
 	pkgs+=("linux-image-unsigned-$a-generic" "linux-image-$a-generic" "linux-modules-$a-generic" "linux-modules-extra-$a-generic")
 done
 apt-cache madison "${pkgs[@]}" >"$dir/madison.txt"
+# policy/<host>-<pkg>.txt (install-deps' tests) are `LC_ALL=C apt-cache
+# policy <pkg>` on that host: a candidate (bookworm linux-source-6.12), no
+# candidate (noble chromium: "Candidate: (none)"), unknown (noble
+# linux-source-6.12: empty).
