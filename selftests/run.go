@@ -22,6 +22,10 @@ const (
 	exitSkip    = 4
 	exitTimeout = 124 // timeout(1) sent its signal
 	exitKilled  = 137 // timeout(1) -k had to SIGKILL
+	// exitTermed: busybox timeout returns the script's own status, 128 +
+	// SIGTERM, where GNU timeout returns 124; a timeout only when the
+	// script ran its whole deadline (see timedOut).
+	exitTermed = 143
 )
 
 // Script is one selftest program to run in a guest.
@@ -227,6 +231,10 @@ func subtestsOf(code int, t TAP, output []byte) (subs []report.Subtest, fromLog 
 // Verdict decides a script's cell from its exit code (the kselftest
 // contract) and explains it from its output.
 func Verdict(code int, t TAP, output []byte, took time.Duration, timeoutSecs int) (report.Outcome, string) {
+	shown := code
+	if code == exitTermed && timeoutSecs > 0 && took >= time.Duration(timeoutSecs)*time.Second {
+		code = exitTimeout
+	}
 	subs, fromLog := subtestsOf(code, t, output)
 	count := map[report.Outcome]int{}
 	var failed []string
@@ -252,7 +260,7 @@ func Verdict(code int, t TAP, output []byte, took time.Duration, timeoutSecs int
 		}
 		return report.Skip, why
 	case exitTimeout, exitKilled:
-		reason := fmt.Sprintf("timed out after %ds (exit %d); %s", timeoutSecs, code, summary)
+		reason := fmt.Sprintf("timed out after %ds (exit %d); %s", timeoutSecs, shown, summary)
 		if len(failed) > 0 {
 			reason += ": " + clip(strings.Join(failed, "; "), 400)
 		}

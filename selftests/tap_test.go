@@ -144,6 +144,14 @@ func TestVerdictExitCodes(t *testing.T) {
 		if string(got) != tc.want || !strings.Contains(why, tc.why) {
 			t.Errorf("exit %d: %s %q; want %s containing %q", tc.code, got, why, tc.want, tc.why)
 		}
+	} // busybox timeout: the script's own 143 after its TERM. A timeout
+	// only when the whole deadline had passed (whole mptcp_join.sh on a
+	// TCG guest, 2700 s); before that, a script killed by TERM FAILs.
+	if got, why := Verdict(143, ParseTAP(nil), nil, 2712*time.Second, 2700); got != "ERROR" || !strings.Contains(why, "timed out after 2700s (exit 143)") {
+		t.Errorf("exit 143 at the deadline: %s %q", got, why)
+	}
+	if got, _ := Verdict(143, ParseTAP(nil), nil, 10*time.Second, 2700); got != "FAIL" {
+		t.Errorf("exit 143 long before the deadline: %s", got)
 	}
 }
 
