@@ -255,7 +255,7 @@ func (k *keepaliveScenario) observe(ctx context.Context, s *session, c cellCmds,
 			return err
 		}
 		parts := splitParts(res.Stdout)
-		if t := parts[ssName]; t.code != 0 {
+		if t := parts[ssName]; !t.ran || t.code != 0 {
 			return &StepError{Step: ssName, ExitCode: t.code, Stderr: tail(string(t.err)+string(t.out)+string(res.Stderr), 300)}
 		}
 		s.save(ssName+".txt", parts[ssName].out)
@@ -293,7 +293,7 @@ func (k *keepaliveScenario) collect(ctx context.Context, s *session, c cellCmds,
 	out := splitParts(res.Stdout)
 	s.save("state.txt", out["state"].out)
 	s.save("dmesg.txt", out["dmesg"].out)
-	if st := out["stop-captures"]; st.code != 0 {
+	if st := out["stop-captures"]; !st.ran || st.code != 0 {
 		return o, &StepError{Step: "stop-captures", ExitCode: st.code, Stderr: tail(string(st.out)+string(res.Stderr), 300)}
 	}
 	if err := s.pull(ctx, c.files()...); err != nil {
