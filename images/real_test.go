@@ -57,9 +57,24 @@ func TestRealDebianKernelsViaApt(t *testing.T) {
 			if !strings.HasPrefix(img.Release, c.relPrefix) {
 				t.Errorf("release %s", img.Release)
 			}
-			rel, err := bzImageReleaseFile(img.Kernel)
+			// img.Kernel is what QEMU boots: the unpacked vmlinux when the
+			// kernel has a PVH entry, else the bzImage. The bzImage stays
+			// beside it either way and carries the release in its header.
+			kdir := filepath.Dir(img.Kernel)
+			rel, err := bzImageReleaseFile(filepath.Join(kdir, fileKernel))
 			if err != nil || rel != img.Release {
 				t.Errorf("vmlinuz header release %q (%v), image says %q", rel, err, img.Release)
+			}
+			switch filepath.Base(img.Kernel) {
+			case fileVmlinux:
+				if k, err := os.ReadFile(img.Kernel); err != nil || !bytes.HasPrefix(k, []byte("\x7fELF")) {
+					t.Errorf("boot kernel %s is not an ELF vmlinux (%v)", img.Kernel, err)
+				}
+			case fileKernel:
+				why, _ := os.ReadFile(filepath.Join(kdir, fileVmlinuxNone))
+				t.Logf("boots the bzImage: %s", strings.TrimSpace(string(why)))
+			default:
+				t.Errorf("boot kernel %s is neither vmlinux nor vmlinuz", img.Kernel)
 			}
 			if img.Meta["missing_modules"] != "" {
 				t.Errorf("missing modules: %s", img.Meta["missing_modules"])
@@ -67,7 +82,7 @@ func TestRealDebianKernelsViaApt(t *testing.T) {
 			if got := img.Meta["builtin_modules"]; got != strings.Join(c.builtin, ",") {
 				t.Errorf("builtin %q, want %q", got, strings.Join(c.builtin, ","))
 			}
-			kj, err := readKernelJSON(filepath.Dir(img.Kernel))
+			kj, err := readKernelJSON(kdir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -81,7 +96,7 @@ func TestRealDebianKernelsViaApt(t *testing.T) {
 					t.Errorf("module %s not in image (have %v)", m, kj.Modules)
 					continue
 				}
-				ko, err := os.ReadFile(filepath.Join(filepath.Dir(img.Kernel), "lib/modules", img.Release, p))
+				ko, err := os.ReadFile(filepath.Join(kdir, "lib/modules", img.Release, p))
 				if err != nil || !strings.HasSuffix(p, ".ko") || !bytes.HasPrefix(ko, []byte("\x7fELF")) {
 					t.Errorf("module %s (%s) is not a plain .ko: %v", m, p, err)
 					continue
