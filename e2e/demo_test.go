@@ -57,6 +57,11 @@ func TestE2EDemoMatrix(t *testing.T) {
 					t.Errorf("%s × %s: %s is empty", k.Name, c.Scenario, f)
 				}
 			}
+			// tcpdump's reading of the capture (made on the host): it must
+			// show the handshake, not an error line where the text should be.
+			if txt, err := os.ReadFile(filepath.Join(out, c.Artifacts, "path1.txt")); err == nil && !strings.Contains(string(txt), "Flags [S]") {
+				t.Errorf("%s × %s: path1.txt is not tcpdump's reading of the capture: %.200s", k.Name, c.Scenario, txt)
+			}
 			if c.Scenario == "join" {
 				if _, err := os.Stat(filepath.Join(out, c.Artifacts, "path2.pcap")); err != nil {
 					t.Errorf("join: no capture of path 2: %v", err)

@@ -150,6 +150,22 @@ func (c *Cmd) Output() ([]byte, error) {
 	return out.Bytes(), err
 }
 
+// CombinedOutput runs the child and returns its stdout and stderr
+// together (see exec.Cmd.CombinedOutput). It must be defined here: the
+// embedded exec.Cmd's own would start the child without the guard pipe,
+// and the guard, finding fd 3 closed, kills the group at once.
+func (c *Cmd) CombinedOutput() ([]byte, error) {
+	if c.Stdout != nil || c.Stderr != nil {
+		return nil, errors.New("proc: Stdout or Stderr already set")
+	}
+	// Callers keep the text (tcpdump -r of one capture: kilobytes);
+	// 64 MiB is far beyond it and still bounded.
+	out := bounded.New(64<<20, 0)
+	c.Stdout, c.Stderr = out, out
+	err := c.Run()
+	return out.Bytes(), err
+}
+
 // Pid is the child's process id (also its process group id).
 func (c *Cmd) Pid() int { return c.Process.Pid }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strings"
@@ -162,4 +163,28 @@ func TestExitStatusAndOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.WaitNoProcsWithEnv(t, kv, 10*time.Second)
+}
+
+// CombinedOutput must go through the guard like Run and Output: the
+// embedded exec.Cmd's own started the child without the guard pipe and the
+// guard killed it within milliseconds ("signal: killed"), which is how
+// every host-side tcpdump -r of the demo came back empty.
+func TestCombinedOutput(t *testing.T) {
+	out, err := Command(context.Background(), time.Second, "sh", "-c", "echo out; sleep 0.3; echo err >&2; echo late").CombinedOutput()
+	if err != nil {
+		t.Fatalf("err = %v (output %q)", err, out)
+	}
+	if string(out) != "out\nerr\nlate\n" {
+		t.Errorf("output %q", out)
+	}
+	out, err = Command(context.Background(), time.Second, "sh", "-c", "echo boom >&2; exit 3").CombinedOutput()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 3 || string(out) != "boom\n" {
+		t.Errorf("exit 3: err = %v, output %q", err, out)
+	}
+	c := Command(context.Background(), time.Second, "true")
+	c.Stdout = io.Discard
+	if _, err := c.CombinedOutput(); err == nil {
+		t.Error("CombinedOutput with Stdout set: no error")
+	}
 }
