@@ -147,8 +147,8 @@ func TestSelftestPlansInRepo(t *testing.T) {
 		if st.SourceSpec != "" {
 			got = st.SourceSpec + " from " + st.SourceArchive
 		}
-		if got != want || len(st.Tests) != 5 {
-			t.Errorf("%s: source %q, %d tests; want %q, 5", file, got, len(st.Tests), want)
+		if got != want || len(st.Tests) != 8 {
+			t.Errorf("%s: source %q, %d tests; want %q, 8", file, got, len(st.Tests), want)
 		}
 	}
 }
