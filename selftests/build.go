@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"regexp"
@@ -274,6 +275,17 @@ func hashFile(w io.Writer, p string) error {
 // other architectures: most of the 1.4 GB) stays packed.
 var extractMembers = []string{"*/Makefile", "*/Kbuild", "*/Kconfig*", "*/scripts/*", "*/include/*", "*/arch/x86/*", "*/tools/*"}
 
+// bzip2Flag is tar's decompression flag for a .tar.bz2: lbzip2 when the
+// host has it (Ubuntu's linux-source tarballs are one ~350 MB bzip2 stream;
+// lbzip2 decompresses it on every CPU, bzip2 on one), else -j. As in
+// scripts/build-kernel.sh.
+func bzip2Flag() string {
+	if _, err := exec.LookPath("lbzip2"); err == nil {
+		return "--use-compress-program=lbzip2"
+	}
+	return "-j"
+}
+
 // extractSource unpacks a tarball or a linux-source .deb into dir and
 // returns the tree's top directory.
 func extractSource(ctx context.Context, file, dir string) (string, error) {
@@ -311,7 +323,7 @@ func extractSource(ctx context.Context, file, dir string) (string, error) {
 	case strings.HasSuffix(tarball, ".xz"):
 		args = append(args, "-J")
 	case strings.HasSuffix(tarball, ".bz2"):
-		args = append(args, "-j")
+		args = append(args, bzip2Flag())
 	case strings.HasSuffix(tarball, ".gz"), strings.HasSuffix(tarball, ".tgz"):
 		args = append(args, "-z")
 	}
