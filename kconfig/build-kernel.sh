@@ -331,7 +331,21 @@ newcfg=.config.srutest-new # relative to $build, where kconfig runs
 rm -f "$build/$newcfg"
 log "config: tinyconfig + $(basename "$fragment") + olddefconfig"
 t0=$(date +%s)
-KCONFIG_CONFIG=$newcfg kmake -s tinyconfig >/dev/null
+if grep -q 'merge_config\.sh -m \.config ' "$src/scripts/kconfig/Makefile" 2>/dev/null; then
+	# Before v5.17 (jammy's 5.15) tinyconfig's second step merges its
+	# fragments into a literal .config, ignoring KCONFIG_CONFIG, and stops
+	# with "The base file '.config' does not exist". Do its two steps with
+	# our config file: allnoconfig on tiny-base, then merge the tiny
+	# fragments (olddefconfig follows below, after the fragment).
+	KCONFIG_CONFIG=$newcfg KCONFIG_ALLCONFIG=kernel/configs/tiny-base.config kmake -s allnoconfig >/dev/null
+	tiny=()
+	for f in kernel/configs/tiny.config arch/x86/configs/tiny.config; do
+		[ -f "$src/$f" ] && tiny+=("$src/$f")
+	done
+	(cd "$build" && KCONFIG_CONFIG=$newcfg "$src/scripts/kconfig/merge_config.sh" -m "$newcfg" "${tiny[@]}") >/dev/null
+else
+	KCONFIG_CONFIG=$newcfg kmake -s tinyconfig >/dev/null
+fi
 # Replace tinyconfig's lines for the fragment's symbols (kconfig would only
 # warn "override: reassigning" for each) by the fragment itself.
 awk '
