@@ -6,6 +6,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -106,15 +107,24 @@ func (r *Resolver) ResolveSourceFrom(ctx context.Context, arg, archive, dlDir st
 }
 
 // pickSource chooses the series' linux-source-<x.y.z> package: at
-// q.Version when given, else the newest. A series carries one such name
-// (HWE trees are named differently).
+// q.Version when given, else the newest. A pocket may carry more than one
+// such name: jammy-updates has linux-source-6.5.0 too, built from the HWE
+// source package linux-hwe-6.5. The series' own tree is the one built from
+// the source package "linux", so when any name is, only those count.
 func pickSource(idx *Index, q SourceQuery, dist string) (Package, error) {
-	var names []string
+	var names, own []string
 	for name := range idx.byName {
 		if linuxSourceRe.MatchString(name) {
 			names = append(names, name)
+			if pk := idx.byName[name]; len(pk) > 0 && pk[0].Source == "linux" {
+				own = append(own, name)
+			}
 		}
 	}
+	if len(own) > 0 {
+		names = own
+	}
+	sort.Strings(names)
 	if len(names) == 0 {
 		return Package{}, fmt.Errorf("no linux-source-<x.y.z> package in %s main/binary-amd64: %w", dist, ErrNoPackage)
 	}
