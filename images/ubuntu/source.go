@@ -22,8 +22,8 @@ type SourceQuery struct {
 
 var (
 	sourceArgRe = regexp.MustCompile(`^([a-z][a-z0-9]*)(?:-([a-z]+))?(?:@([0-9][0-9A-Za-z.+~-]*))?$`)
-	// linux-source-6.8.0: the series' own tree (HWE trees are
-	// linux-hwe-<x.y>-source-<x.y.z>).
+	// linux-source-6.8.0: a kernel tree; the series' own is the one built
+	// from source package linux (pickSource).
 	linuxSourceRe = regexp.MustCompile(`^linux-source-[0-9]+\.[0-9]+\.[0-9]+$`)
 )
 
