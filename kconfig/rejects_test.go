@@ -25,11 +25,7 @@ const (
 // backporter needs (patch's verdict, whether the tree already has the
 // change, the rejected hunks), and the tree as it was.
 func TestBuildScriptRejects(t *testing.T) {
-	for _, tool := range []string{"make", "gcc", "ld", "flex", "bison", "bc", "perl", "patch", "flock"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			testutil.Unavailable(t, "%s not installed (scripts/install-deps.sh --kernel-build)", tool)
-		}
-	}
+	needBuildTools(t)
 	for _, tc := range []struct {
 		name, tree, mode string
 		want             []string
@@ -69,5 +65,16 @@ func TestBuildScriptRejects(t *testing.T) {
 				t.Errorf("tree changed:\n%s", got)
 			}
 		})
+	}
+}
+
+// needBuildTools stops t unless the tools build-kernel.sh checks for are
+// installed.
+func needBuildTools(t *testing.T) {
+	t.Helper()
+	for _, tool := range []string{"make", "gcc", "ld", "flex", "bison", "bc", "perl", "patch", "flock"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			testutil.Unavailable(t, "%s not installed (scripts/install-deps.sh --kernel-build)", tool)
+		}
 	}
 }

@@ -6,8 +6,6 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/srutest/srutest/internal/testutil"
 )
 
 // build-kernel.sh configures with KCONFIG_CONFIG pointing at its own file.
@@ -18,11 +16,7 @@ import (
 // tiny fragments merged into its file). Newer trees keep `make tinyconfig`.
 // Fake trees whose Makefile records what kconfig was asked.
 func TestBuildScriptTinyconfigOldAndNewTrees(t *testing.T) {
-	for _, tool := range []string{"make", "gcc", "ld", "flex", "bison", "bc", "perl", "patch", "flock"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			testutil.Unavailable(t, "%s not installed (scripts/install-deps.sh --kernel-build)", tool)
-		}
-	}
+	needBuildTools(t)
 	bz, err := filepath.Abs("../images/testdata/vmlinuz-6.1.0-56-cloud-amd64.head")
 	if err != nil {
 		t.Fatal(err)
