@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/srutest/srutest/internal/testutil"
 )
 
 // A linux-source tarball compressed with bzip2 (Ubuntu's form) unpacks
@@ -15,7 +17,7 @@ import (
 func TestExtractSourceBzip2(t *testing.T) {
 	for _, tool := range []string{"tar", "bzip2"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("no %s", tool)
+			testutil.Unavailable(t, "%s not installed: the selftest build unpacks kernel tarballs with it (make deps-test)", tool)
 		}
 	}
 	src := t.TempDir()
