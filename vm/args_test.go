@@ -25,7 +25,7 @@ func TestBuildArgs(t *testing.T) {
 				"-qmp", "unix:/t/qmp.sock,server=on,wait=off",
 				"-nic", "user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:40022-:22",
 				"-kernel", "/k/vmlinuz", "-initrd", "/k/initrd",
-				"-append", "console=ttyS0 oops=panic panic=-1 no_timer_check"),
+				"-append", "console=ttyS0 oops=panic panic=-1 no_timer_check norandmaps"),
 		},
 		{
 			name: "kvm, extra kernel and qemu args, more memory and cpus",
@@ -34,14 +34,14 @@ func TestBuildArgs(t *testing.T) {
 			devices: []Device{Accel("kvm")},
 			want: concat(base, "-m", "2048", "-smp", "2", "-accel", "kvm", "-cpu", "host",
 				"-kernel", "k", "-initrd", "i",
-				"-append", "oops=panic panic=-1 no_timer_check srutest.mode=marker loglevel=7", "-d", "guest_errors"),
+				"-append", "oops=panic panic=-1 no_timer_check norandmaps srutest.mode=marker loglevel=7", "-d", "guest_errors"),
 		},
 		{
 			name:    "no initrd (bzImage with everything built in)",
 			cfg:     Config{Kernel: "bz", MemoryMB: 256, CPUs: 1},
 			devices: []Device{Accel("tcg")},
 			want: concat(base, "-m", "256", "-smp", "1", "-accel", "tcg", "-cpu", "max,-erms,-fsrm",
-				"-kernel", "bz", "-append", "oops=panic panic=-1 no_timer_check"),
+				"-kernel", "bz", "-append", "oops=panic panic=-1 no_timer_check norandmaps"),
 		},
 		{
 			name:    "comma in QMP path is escaped for QemuOpts",
@@ -49,7 +49,7 @@ func TestBuildArgs(t *testing.T) {
 			devices: []Device{QMPSocket{"/tmp/a,b/qmp.sock"}},
 			want: concat(base, "-m", "512", "-smp", "1",
 				"-qmp", "unix:/tmp/a,,b/qmp.sock,server=on,wait=off",
-				"-kernel", "k", "-initrd", "i", "-append", "oops=panic panic=-1 no_timer_check"),
+				"-kernel", "k", "-initrd", "i", "-append", "oops=panic panic=-1 no_timer_check norandmaps"),
 		},
 	}
 	for _, tt := range tests {
