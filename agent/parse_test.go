@@ -430,3 +430,20 @@ func TestReaperCandidates(t *testing.T) {
 		t.Errorf("with children files: %s, want the children of every task", got)
 	}
 }
+
+// TestFirstZombie: waitid's siginfo is read at the right offsets: an owned
+// child that exited is named (and not reaped) until its own Wait.
+func TestFirstZombie(t *testing.T) {
+	mine := execCommand("/bin/sh", "-c", "exit 3")
+	if err := testReaper.Start(mine); err != nil {
+		t.Fatal(err)
+	}
+	waitZombie(t, mine.Process.Pid)
+	if got := firstZombie(); got != mine.Process.Pid {
+		t.Errorf("firstZombie() = %d, want %d", got, mine.Process.Pid)
+	}
+	if err := mine.Wait(); mine.ProcessState == nil || mine.ProcessState.ExitCode() != 3 {
+		t.Errorf("owned child's status lost: %v", err)
+	}
+	testReaper.Done(mine)
+}
