@@ -65,12 +65,74 @@ const readyTimeout = 25 * time.Second
 const pairLifetime = "600s"
 
 // ready is the scaled readiness deadline as the pair's --timeout flag.
-func (c cellCmds) ready() string {
+func (c cellCmds) ready() string { return c.readyDeadline().String() }
+
+// readySecs is the same deadline in whole seconds, for sr_ready.
+func (c cellCmds) readySecs() int { return int(c.readyDeadline() / time.Second) }
+
+func (c cellCmds) readyDeadline() time.Duration {
 	d := readyTimeout
 	if c.scale > 1 {
 		d = time.Duration(float64(d) * c.scale)
 	}
-	return d.Round(time.Second).String()
+	return d.Round(time.Second)
+}
+
+// exitTimeout bounds, in seconds, the wait for a process told to end
+// (a tcpdump after SIGINT, the client after SIGTERM, the server after its
+// client went) before it is killed.
+const exitTimeout = 5
+
+// guestWaits defines the cell's waits as shell functions made of busybox
+// sh builtins, for the scripts that wait (start, collect):
+//
+//	sr_ready FILE TEXT PID SECS TICK  FILE exists (and has a line with TEXT,
+//	                                  unless TEXT is empty); fails at once
+//	                                  when PID has exited, or after SECS
+//	sr_exited PID SECS TICK           PID has exited (gone or a zombie)
+//
+// They used to be `srutest-pair wait` processes: a Go binary costs ~60 ms
+// of a one-vCPU TCG guest to start, six starts per cell, thirty in a
+// guest running five cells at once. Here no process is started: between
+// polls `read -t 0.05` on the cell's tick FIFO (opened read-write, so the
+// read never sees end-of-file) sleeps, and deadlines come from
+// /proc/uptime in centiseconds.
+const guestWaits = `sr_deadline() { read u _ </proc/uptime; sr_end=$(( ${u%.*}${u#*.} + $1 * 100 )); }
+sr_late() { read u _ </proc/uptime; [ $(( ${u%.*}${u#*.} )) -gt $sr_end ]; }
+sr_ready() {
+	sr_deadline $4
+	while :; do
+		if [ -e "$1" ]; then
+			[ -z "$2" ] && return 0
+			while IFS= read -r l || [ -n "$l" ]; do case $l in *"$2"*) return 0 ;; esac; done <"$1"
+		fi
+		kill -0 $3 2>/dev/null || { echo "srutest: pid $3 exited before $1 was ready" >&2; return 1; }
+		sr_late && { echo "srutest: $1 not ready after ${4}s" >&2; return 1; }
+		read -t 0.05 _ <>"$5"
+	done
+}
+sr_exited() {
+	sr_deadline $2
+	while read -r s 2>/dev/null </proc/$1/stat; do
+		case ${s##*) } in Z* | X*) return 0 ;; esac
+		sr_late && { echo "srutest: pid $1 still running after ${2}s" >&2; return 1; }
+		read -t 0.05 _ <>"$3"
+	done
+	return 0
+}
+`
+
+// tick is the cell's FIFO that guestWaits sleep on.
+func (c cellCmds) tick() string { return c.file("tick") }
+
+// waitReady is the sr_ready call for a process just started with '&'.
+func (c cellCmds) waitReady(file, text string) string {
+	return fmt.Sprintf("sr_ready %s '%s' $! %d %s", file, text, c.readySecs(), c.tick())
+}
+
+// waitExit waits for pid to end, then runs orElse.
+func (c cellCmds) waitExit(pid int, orElse string) string {
+	return fmt.Sprintf("sr_exited %d %d %s || %s", pid, exitTimeout, c.tick(), orElse)
 }
 
 func (c cellCmds) pairBin() string { return c.pair }
@@ -98,8 +160,9 @@ func (c cellCmds) cleanup() string {
 	return c.topo.teardownScript() + "rm -rf " + c.work
 }
 
-// workdir creates the cell's work dir (before the pair is pushed there).
-func (c cellCmds) workdir() string { return "mkdir -p " + c.work }
+// workdir creates the cell's work dir (before the pair is pushed there)
+// and its tick FIFO.
+func (c cellCmds) workdir() string { return "mkdir -p " + c.work + " && mkfifo " + c.tick() }
 
 // setup makes the pushed pair executable and builds the topology.
 func (c cellCmds) setup() string {
@@ -138,7 +201,7 @@ func (c cellCmds) server() bgCmd {
 			c.pairBin(), c.serverAddr(), strconv.FormatBool(c.spec.serverMPTCP), c.file("server.ready"), pairLifetime),
 		stdout: c.file("server.json"),
 		stderr: c.file("server.err"),
-		wait:   fmt.Sprintf("%s wait --file %s --timeout %s", c.pairBin(), c.file("server.ready"), c.ready()),
+		wait:   c.waitReady(c.file("server.ready"), ""),
 	}
 }
 
@@ -155,7 +218,7 @@ func (c cellCmds) capture(p link) bgCmd {
 		cmd:    fmt.Sprintf("%s -Z root -U --immediate-mode -n -s 200 -i %s -w %s tcp", tcpdumpBin, p.CliDev, c.file(p.Name+".pcap")),
 		stdout: log,
 		stderr: log,
-		wait:   fmt.Sprintf("%s wait --file %s --contains 'listening on' --timeout %s", c.pairBin(), log, c.ready()),
+		wait:   c.waitReady(log, "listening on"),
 	}
 }
 
@@ -168,7 +231,7 @@ func (c cellCmds) client() bgCmd {
 			c.pairBin(), c.serverAddr(), c.spec.mode, pairLifetime, c.ready(), c.file("client.ready")),
 		stdout: c.file("client.json"),
 		stderr: c.file("client.err"),
-		wait:   fmt.Sprintf("%s wait --file %s --timeout %s", c.pairBin(), c.file("client.ready"), c.ready()),
+		wait:   c.waitReady(c.file("client.ready"), ""),
 	}
 }
 
@@ -191,7 +254,7 @@ func (c cellCmds) stopCaptures(pids []int) string {
 		fmt.Fprintf(&b, "kill -INT %d; ", pid)
 	}
 	for _, pid := range pids {
-		fmt.Fprintf(&b, "%s wait --pid %d --timeout 5s || kill -9 %d; ", c.pairBin(), pid, pid)
+		fmt.Fprintf(&b, "%s; ", c.waitExit(pid, fmt.Sprintf("kill -9 %d", pid)))
 	}
 	return b.String()
 }
@@ -209,8 +272,8 @@ func (c cellCmds) state() string {
 // release ends the client (TERM, then KILL), then waits for the server,
 // which exits once its client has gone.
 func (c cellCmds) release(cliPID, srvPID int) string {
-	return fmt.Sprintf("kill -TERM %[1]d; %[3]s wait --pid %[1]d --timeout 5s || kill -9 %[1]d; %[3]s wait --pid %[2]d --timeout 5s || kill -TERM %[2]d",
-		cliPID, srvPID, c.pairBin())
+	return fmt.Sprintf("kill -TERM %d; %s; %s", cliPID,
+		c.waitExit(cliPID, fmt.Sprintf("kill -9 %d", cliPID)), c.waitExit(srvPID, fmt.Sprintf("kill -TERM %d", srvPID)))
 }
 
 // pcapText writes tcpdump's own reading of every capture next to it, for

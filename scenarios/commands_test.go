@@ -1,8 +1,14 @@
 package scenarios
 
 import (
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/srutest/srutest/internal/testutil"
 )
 
 // TestCellCmds pins the guest command lines of a cell, slot 0 and slot 2,
@@ -20,6 +26,7 @@ func TestCellCmds(t *testing.T) {
 	}{
 		{"work dir", connect0.work, "/tmp/srutest/0"},
 		{"slot 2 work dir", join2.work, "/tmp/srutest/2"},
+		{"work dir and tick FIFO", connect0.workdir(), "mkdir -p /tmp/srutest/0 && mkfifo /tmp/srutest/0/tick"},
 		{"preflight", connect0.preflight(),
 			"uname -r; if [ -e /proc/sys/net/mptcp/enabled ]; then echo mptcp=yes; else echo mptcp=no; fi; for t in /usr/sbin/ip /usr/bin/ss /usr/bin/nstat /usr/bin/tcpdump; do [ -x $t ] || echo missing=$t; done; /bin/nsenter --net=/proc/self/ns/net -- /bin/echo nsenter=yes 2>/dev/null"},
 		{"cleanup", connect0.cleanup(),
@@ -30,37 +37,37 @@ func TestCellCmds(t *testing.T) {
 				"if [ -e /var/run/netns/srv2 ]; then for p in $(/usr/sbin/ip netns pids srv2 2>/dev/null); do kill -9 $p 2>/dev/null; done; /usr/sbin/ip netns del srv2 2>/dev/null; fi\ntrue\nrm -rf /tmp/srutest/2"},
 		{"server", connect0.server().script(),
 			"/usr/sbin/ip netns exec srv /tmp/srutest/0/srutest-pair server --listen 192.0.2.1:5000 --mptcp=true --ready /tmp/srutest/0/server.ready --timeout 600s >/tmp/srutest/0/server.json 2>/tmp/srutest/0/server.err </dev/null &\n" +
-				"echo $!\n/tmp/srutest/0/srutest-pair wait --file /tmp/srutest/0/server.ready --timeout 25s"},
+				"echo $!\nsr_ready /tmp/srutest/0/server.ready '' $! 25 /tmp/srutest/0/tick"},
 		{"fallback server is plain TCP", fallback0.server().cmd,
 			"/tmp/srutest/0/srutest-pair server --listen 192.0.2.1:5000 --mptcp=false --ready /tmp/srutest/0/server.ready --timeout 600s"},
 		{"slot 2 server listens on its own address", join2.server().cmd,
 			"/tmp/srutest/2/srutest-pair server --listen 192.0.2.33:5000 --mptcp=true --ready /tmp/srutest/2/server.ready --timeout 600s"},
 		{"capture path2, slot 2", join2.capture(join2.topo.Paths[1]).script(),
 			"/usr/sbin/ip netns exec cli2 /usr/bin/tcpdump -Z root -U --immediate-mode -n -s 200 -i c2 -w /tmp/srutest/2/path2.pcap tcp >/tmp/srutest/2/path2.tcpdump.log 2>&1 </dev/null &\n" +
-				"echo $!\n/tmp/srutest/2/srutest-pair wait --file /tmp/srutest/2/path2.tcpdump.log --contains 'listening on' --timeout 25s"},
+				"echo $!\nsr_ready /tmp/srutest/2/path2.tcpdump.log 'listening on' $! 25 /tmp/srutest/2/tick"},
 		{"client", connect0.client().script(),
 			"/usr/sbin/ip netns exec cli /tmp/srutest/0/srutest-pair client --connect 192.0.2.1:5000 --keepalive before --hold 600s --timeout 25s --ready /tmp/srutest/0/client.ready >/tmp/srutest/0/client.json 2>/tmp/srutest/0/client.err </dev/null &\n" +
-				"echo $!\n/tmp/srutest/0/srutest-pair wait --file /tmp/srutest/0/client.ready --timeout 25s"},
+				"echo $!\nsr_ready /tmp/srutest/0/client.ready '' $! 25 /tmp/srutest/0/tick"},
 		{"readiness deadline", connect0.ready(), "25s"},
 		{"readiness deadline under TCG (×3)", cellCmds{scale: 3}.ready(), "1m15s"},
 		{"ss", join2.ss(false), "/usr/sbin/ip netns exec cli2 /usr/bin/ss -tinoe"},
 		{"ss -M", join2.ss(true), "/usr/sbin/ip netns exec cli2 /usr/bin/ss -Minoe"},
 		{"stop captures", join2.stopCaptures([]int{11, 12}),
-			"kill -INT 11; kill -INT 12; /tmp/srutest/2/srutest-pair wait --pid 11 --timeout 5s || kill -9 11; /tmp/srutest/2/srutest-pair wait --pid 12 --timeout 5s || kill -9 12; "},
+			"kill -INT 11; kill -INT 12; sr_exited 11 5 /tmp/srutest/2/tick || kill -9 11; sr_exited 12 5 /tmp/srutest/2/tick || kill -9 12; "},
 		{"state", connect0.state(),
 			"/usr/sbin/ip netns exec cli /usr/bin/nstat -asz > /tmp/srutest/0/nstat-cli.txt; /usr/sbin/ip netns exec srv /usr/bin/nstat -asz > /tmp/srutest/0/nstat-srv.txt\n" +
 				"/usr/sbin/ip -n cli -batch - <<'EOF'\naddr\nrule\nroute show table all\nmptcp endpoint show\nmptcp limits show\nEOF\n" +
 				"/usr/sbin/ip -n srv -batch - <<'EOF'\nmptcp limits show\nEOF"},
 		{"release", connect0.release(21, 20),
-			"kill -TERM 21; /tmp/srutest/0/srutest-pair wait --pid 21 --timeout 5s || kill -9 21; /tmp/srutest/0/srutest-pair wait --pid 20 --timeout 5s || kill -TERM 20"},
+			"kill -TERM 21; sr_exited 21 5 /tmp/srutest/0/tick || kill -9 21; sr_exited 20 5 /tmp/srutest/0/tick || kill -TERM 20"},
 		{"pcap text", join2.pcapText(),
 			"/usr/bin/tcpdump -r /tmp/srutest/2/path1.pcap -nn -tt -S > /tmp/srutest/2/path1.txt 2>&1; /usr/bin/tcpdump -r /tmp/srutest/2/path2.pcap -nn -tt -S > /tmp/srutest/2/path2.txt 2>&1; "},
 		{"server with nsenter", ns2.server().script(),
 			"/bin/nsenter --net=/var/run/netns/srv2 -- /tmp/srutest/2/srutest-pair server --listen 192.0.2.33:5000 --mptcp=true --ready /tmp/srutest/2/server.ready --timeout 600s >/tmp/srutest/2/server.json 2>/tmp/srutest/2/server.err </dev/null &\n" +
-				"echo $!\n/tmp/srutest/2/srutest-pair wait --file /tmp/srutest/2/server.ready --timeout 25s"},
+				"echo $!\nsr_ready /tmp/srutest/2/server.ready '' $! 25 /tmp/srutest/2/tick"},
 		{"capture with nsenter", ns2.capture(ns2.topo.Paths[1]).script(),
 			"/bin/nsenter --net=/var/run/netns/cli2 -- /usr/bin/tcpdump -Z root -U --immediate-mode -n -s 200 -i c2 -w /tmp/srutest/2/path2.pcap tcp >/tmp/srutest/2/path2.tcpdump.log 2>&1 </dev/null &\n" +
-				"echo $!\n/tmp/srutest/2/srutest-pair wait --file /tmp/srutest/2/path2.tcpdump.log --contains 'listening on' --timeout 25s"},
+				"echo $!\nsr_ready /tmp/srutest/2/path2.tcpdump.log 'listening on' $! 25 /tmp/srutest/2/tick"},
 		{"client with nsenter", ns2.client().cmd, "/tmp/srutest/2/srutest-pair client --connect 192.0.2.33:5000 --keepalive before --hold 600s --timeout 25s --ready /tmp/srutest/2/client.ready"},
 		{"client netns with nsenter", ns2.client().ns, "/bin/nsenter --net=/var/run/netns/cli2 --"},
 		{"ss with nsenter", ns2.ss(false), "/bin/nsenter --net=/var/run/netns/cli2 -- /usr/bin/ss -tinoe"},
@@ -124,4 +131,52 @@ func TestTopologySlots(t *testing.T) {
 
 func netOf(ip string, bits int) string {
 	return link{ClientIP: ip, Prefix: bits}.network()
+}
+
+// TestGuestWaits runs guestWaits under busybox sh, the guest's shell:
+// readiness by file and by a line of text, early failure when the process
+// died, the deadline, and the exit wait for a zombie, a gone and a running
+// process.
+func TestGuestWaits(t *testing.T) {
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		testutil.Unavailable(t, "busybox not found (the guest's shell; apt-get install busybox)")
+	}
+	dir := t.TempDir()
+	tick := filepath.Join(dir, "tick")
+	if err := syscall.Mkfifo(tick, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, script string
+		wantRC       int
+		wantErr      string
+	}{
+		{"file appears", "(sleep 0.2; : > $D/ready; sleep 5) & sr_ready $D/ready '' $! 10 $T", 0, ""},
+		{"text appears after other lines", "(echo starting > $D/log; sleep 0.2; echo 'x listening on c1' >> $D/log; sleep 5) & sr_ready $D/log 'listening on' $! 10 $T", 0, ""},
+		{"process died first", "(sleep 0.1) & sr_ready $D/never '' $! 10 $T", 1, "exited before"},
+		{"deadline", "sleep 5 & sr_ready $D/never '' $! 1 $T", 1, "not ready after 1s"},
+		{"exited: zombie", "(exit 3) & p=$!; sleep 0.2; sr_exited $p 5 $T", 0, ""},
+		{"exited: after a while", "sleep 0.3 & sr_exited $! 5 $T", 0, ""},
+		{"exited: no such pid", "sr_exited 999999999 1 $T", 0, ""},
+		{"exited: still running", "sleep 5 & sr_exited $! 1 $T", 1, "still running after 1s"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// The background process is killed at the end: it holds stderr.
+			cmd := exec.Command(bb, "sh", "-c", guestWaits+tc.script+"; rc=$?; kill $! 2>/dev/null; exit $rc")
+			cmd.Env = append(os.Environ(), "D="+t.TempDir(), "T="+tick)
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			rc := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				rc = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if rc != tc.wantRC || !strings.Contains(stderr.String(), tc.wantErr) {
+				t.Errorf("rc %d stderr %q, want rc %d and %q", rc, stderr.String(), tc.wantRC, tc.wantErr)
+			}
+		})
+	}
 }

@@ -208,7 +208,7 @@ func (k *keepaliveScenario) start(ctx context.Context, s *session, c cellCmds) (
 	for i, b := range bgs {
 		parts[i] = part{b.step, b.script(), ""}
 	}
-	res, err := s.exec(ctx, "start", multiScript(true, parts...), 0)
+	res, err := s.exec(ctx, "start", guestWaits+multiScript(true, parts...), 0)
 	p.ready = time.Now()
 	if err != nil {
 		return p, err
@@ -286,7 +286,7 @@ func (k *keepaliveScenario) collect(ctx context.Context, s *session, c cellCmds,
 	if !c.hostText {
 		parts = append(parts, part{"pcap-text", c.pcapText(), ""})
 	}
-	res, err := s.exec(ctx, "collect", multiScript(false, append(parts, part{"dmesg", "dmesg", ""})...), 0)
+	res, err := s.exec(ctx, "collect", guestWaits+multiScript(false, append(parts, part{"dmesg", "dmesg", ""})...), 0)
 	if err != nil {
 		return o, err
 	}
