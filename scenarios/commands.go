@@ -166,7 +166,7 @@ func (c cellCmds) workdir() string { return "mkdir -p " + c.work + " && mkfifo "
 
 // setup makes the pushed pair executable and builds the topology.
 func (c cellCmds) setup() string {
-	return "chmod 755 " + c.pairBin() + "\n" + c.topo.setupScript()
+	return "chmod 755 " + c.pairBin() + "\n" + c.topo.setupScript(c.inNS)
 }
 
 // ownPair is where a cell pushes the pair itself (no GuestPair).

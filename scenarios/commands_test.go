@@ -70,6 +70,9 @@ func TestCellCmds(t *testing.T) {
 				"echo $!\nsr_ready /tmp/srutest/2/path2.tcpdump.log 'listening on' $! 25 /tmp/srutest/2/tick"},
 		{"client with nsenter", ns2.client().cmd, "/tmp/srutest/2/srutest-pair client --connect 192.0.2.33:5000 --keepalive before --hold 600s --timeout 25s --ready /tmp/srutest/2/client.ready"},
 		{"client netns with nsenter", ns2.client().ns, "/bin/nsenter --net=/var/run/netns/cli2 --"},
+		{"setup with nsenter: sysctls of srv2", strings.Split(ns2.setup(), "\n")[8],
+			"/bin/nsenter --net=/var/run/netns/srv2 -- sh -c 'echo 1 > /proc/sys/net/ipv4/tcp_keepalive_time && echo 1 > /proc/sys/net/ipv4/tcp_keepalive_intvl && echo 1 > /proc/sys/net/mptcp/enabled && " +
+				"for f in ipv4/tcp_keepalive_time ipv4/tcp_keepalive_intvl mptcp/enabled; do read v < /proc/sys/net/$f; echo \"srv2 $f=$v\"; done'"},
 		{"ss with nsenter", ns2.ss(false), "/bin/nsenter --net=/var/run/netns/cli2 -- /usr/bin/ss -tinoe"},
 		{"state with nsenter", ns2.state(),
 			"/bin/nsenter --net=/var/run/netns/cli2 -- /usr/bin/nstat -asz > /tmp/srutest/2/nstat-cli.txt; /bin/nsenter --net=/var/run/netns/srv2 -- /usr/bin/nstat -asz > /tmp/srutest/2/nstat-srv.txt\n" +
@@ -113,7 +116,7 @@ func TestTopologySlots(t *testing.T) {
 				t.Errorf("slot %d %s: server %s outside %s", n, p.Name, p.ServerIP, want)
 			}
 		}
-		setup := tp.setupScript()
+		setup := tp.setupScript(cellCmds{}.inNS)
 		for _, want := range []string{
 			"netns add " + tp.Cli + "\n",
 			"\nrule add from " + tp.Paths[1].ClientIP + " table 2\n",

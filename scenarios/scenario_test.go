@@ -39,7 +39,7 @@ func TestTopologyScripts(t *testing.T) {
 	bareIP := regexp.MustCompile(`(^|[;&|(\s])ip\s`)
 	for _, s := range All() {
 		k := s.(*keepaliveScenario)
-		setup, down := k.topo.setupScript(), k.topo.teardownScript()
+		setup, down := k.topo.setupScript(cellCmds{}.inNS), k.topo.teardownScript()
 		for _, script := range []string{setup, down} {
 			for _, l := range strings.Split(script, "\n") {
 				if bareIP.MatchString(l) {
@@ -76,7 +76,8 @@ func TestTopologyScripts(t *testing.T) {
 		if strings.Contains(setup, "dev c2 metric") {
 			t.Errorf("%s: main-table default route over path 2 is back: %s", k.Name(), setup)
 		}
-		for _, want := range []string{"tcp_keepalive_time", "tcp_keepalive_intvl", "/usr/sbin/ip netns add cli\n", "/usr/sbin/ip netns add srv\n"} {
+		for _, want := range []string{"tcp_keepalive_time", "tcp_keepalive_intvl", "/usr/sbin/ip -batch - <<'EOF'\nnetns add cli\nnetns add srv\nEOF\n",
+			"/usr/sbin/ip netns exec srv sh -c 'echo 1 > /proc/sys/net/ipv4/tcp_keepalive_time"} {
 			if !strings.Contains(setup, want) {
 				t.Errorf("%s: setup lacks %q", k.Name(), want)
 			}

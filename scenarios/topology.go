@@ -113,28 +113,28 @@ func (t topology) addrs() map[string]bool {
 	return m
 }
 
-// setupScript builds the topology from nothing. Each netns is configured
-// by one `ip -n <ns> -batch` process: under TCG every process costs, and
-// several cells set up at once in a one-vCPU guest (~30 single `ip` runs
-// per cell made setup the longest step of a cell). `set -ex` traces the
-// shell steps into stderr and `ip -batch` names the failing line ("Command
-// failed -:N"), so commands.log shows which one failed.
-func (t topology) setupScript() string {
+// setupScript builds the topology from nothing; enter is the prefix that
+// runs a command in a netns (cellCmds.inNS). Both netns are made by one
+// `ip -batch` and each is configured by one `ip -n <ns> -batch` process:
+// under TCG every process costs, and several cells set up at once in a
+// one-vCPU guest (~30 single `ip` runs per cell made setup the longest
+// step of a cell). `set -ex` traces the shell steps into stderr and
+// `ip -batch` names the failing line ("Command failed -:N"), so
+// commands.log shows which one failed.
+func (t topology) setupScript(enter func(ns string) string) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	w("set -ex")
 	// ip netns add needs its run dir; initramfs guests may lack /run.
 	w("mkdir -p /run/netns /var/run/netns 2>/dev/null || true")
-	for _, ns := range []string{t.Cli, t.Srv} {
-		w("%s netns add %s", ipBin, ns)
-	}
+	w("%s", ipBatch("", []string{"netns add " + t.Cli, "netns add " + t.Srv}))
 	for _, ns := range []string{t.Cli, t.Srv} {
 		// Per-netns sysctls: per-socket TCP_KEEPIDLE on MPTCP sockets does
 		// not exist on old kernels, the sysctls work everywhere. Read back
 		// what the kernel took, for commands.log (shell builtins only).
-		w("%s netns exec %s sh -c 'echo %d > /proc/sys/net/ipv4/tcp_keepalive_time && echo %d > /proc/sys/net/ipv4/tcp_keepalive_intvl && echo 1 > /proc/sys/net/mptcp/enabled && "+
+		w("%s sh -c 'echo %d > /proc/sys/net/ipv4/tcp_keepalive_time && echo %d > /proc/sys/net/ipv4/tcp_keepalive_intvl && echo 1 > /proc/sys/net/mptcp/enabled && "+
 			"for f in ipv4/tcp_keepalive_time ipv4/tcp_keepalive_intvl mptcp/enabled; do read v < /proc/sys/net/$f; echo \"%s $f=$v\"; done'",
-			ipBin, ns, t.KeepaliveTime, t.KeepaliveIntvl, ns)
+			enter(ns), t.KeepaliveTime, t.KeepaliveIntvl, ns)
 	}
 	cli := []string{"link set lo up", "mptcp limits set subflow 2 add_addr_accepted 2"}
 	srv := []string{"link set lo up", "mptcp limits set subflow 2 add_addr_accepted 2"}
@@ -170,9 +170,14 @@ func (t topology) setupScript() string {
 	return b.String()
 }
 
-// ipBatch is one `ip -n ns -batch -` run of lines, as a here-document.
+// ipBatch is one `ip -n ns -batch -` run of lines, as a here-document
+// (without -n when ns is empty).
 func ipBatch(ns string, lines []string) string {
-	return fmt.Sprintf("%s -n %s -batch - <<'EOF'\n%s\nEOF", ipBin, ns, strings.Join(lines, "\n"))
+	n := ""
+	if ns != "" {
+		n = " -n " + ns
+	}
+	return fmt.Sprintf("%s%s -batch - <<'EOF'\n%s\nEOF", ipBin, n, strings.Join(lines, "\n"))
 }
 
 // network is the path's network ("192.0.2.0/28").
