@@ -58,6 +58,40 @@ type Env struct {
 	// so the cell leaves its netns and processes instead of tearing them
 	// down (~2 s of a TCG guest with five cells at once, for nothing).
 	Discard bool
+	// Startup, when set, is shared by the cells that run at once in one
+	// guest: a keepalive cell holds it through its start-up (prepare,
+	// setup, start), which keeps the guest's CPU busy, and lets go of it
+	// for its capture window, which mostly waits for timers. So the cells'
+	// windows overlap the next cells' start-ups instead of all cells
+	// starting together and then waiting together. nil: no gate.
+	Startup *Gate
+}
+
+// A Gate lets a bounded number of cells through at a time. A nil *Gate
+// never blocks.
+type Gate struct{ slots chan struct{} }
+
+// NewGate returns a gate for n cells at a time (at least one).
+func NewGate(n int) *Gate { return &Gate{slots: make(chan struct{}, max(n, 1))} }
+
+// Enter waits for a place, or for ctx to end.
+func (g *Gate) Enter(ctx context.Context) error {
+	if g == nil {
+		return nil
+	}
+	select {
+	case g.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Leave gives the place back; it pairs with a successful Enter.
+func (g *Gate) Leave() {
+	if g != nil {
+		<-g.slots
+	}
 }
 
 // Isolated reports whether s may run at the same time as other isolated
