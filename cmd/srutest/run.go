@@ -213,7 +213,8 @@ func scenarioNames() []string {
 	return out
 }
 
-// findPair locates the static client/server pair pushed into guests.
+// findPair locates the static client/server pair that guests run (built
+// into their images, or pushed).
 func findPair(flag string) (string, error) {
 	if flag != "" {
 		if _, err := os.Stat(flag); err != nil {
