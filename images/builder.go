@@ -38,16 +38,7 @@ type Builder struct {
 	// image layers than one without: use a copy for such guests only, so
 	// the base image (and its boot time) stays as it is.
 	ExtraModules []string
-	// Pair, when set, is the static srutest-pair binary, put in every
-	// image as GuestPairPath: cells then find it there instead of a push
-	// over SFTP after boot (2.7 MB: ~0.6 s of a TCG guest's CPU before
-	// its first cell, measured on Debian 6.1 cloud). Images with and
-	// without it are different cache entries.
-	Pair string
 }
-
-// GuestPairPath is where an image built with Builder.Pair holds it.
-const GuestPairPath = "/usr/bin/srutest-pair"
 
 // Timing is the duration of one build phase: resolve, fetch, extract,
 // initramfs, unpack kernel (vmlinux for the PVH boot, once per kernel
@@ -67,7 +58,6 @@ type Image struct {
 	ClientKey string            // path of the OpenSSH PEM private key the host logs in with
 	Modules   []string          // module names in the image, load order
 	Meta      map[string]string // kind, spec, packages, version, warnings, keys…
-	Pair      string            // GuestPairPath when the image holds Builder.Pair, else ""
 	Timings   []Timing
 	Cached    bool // nothing was downloaded or rebuilt
 }
@@ -102,7 +92,6 @@ type imageJSON struct {
 	KernelKey string `json:"kernel_key"`
 	AgentSHA  string `json:"agent_sha256"`
 	ToolsSHA  string `json:"tools_sha256"`
-	PairSHA   string `json:"pair_sha256,omitempty"`
 }
 
 func (b *Builder) cacheDir() string {
@@ -347,22 +336,14 @@ func (b *Builder) imageLayer(ctx context.Context, kernelKey, kdir string, kj *ke
 	if err != nil {
 		return nil, false, fmt.Errorf("agent: %w", err)
 	}
-	keyParts := []string{"image", kernelKey, agentSHA, tools.Digest}
-	pairSHA := ""
-	if b.Pair != "" {
-		if pairSHA, err = sha256File(b.Pair); err != nil {
-			return nil, false, fmt.Errorf("pair: %w", err)
-		}
-		keyParts = append(keyParts, "pair", pairSHA)
-	}
-	key := keyOf(keyParts...)
+	key := keyOf("image", kernelKey, agentSHA, tools.Digest)
 	final := filepath.Join(b.cacheDir(), dirImages, key)
 	cached := true
 	if _, err := os.Stat(filepath.Join(final, fileImageJSON)); err != nil {
 		cached = false
 		tm.start("initramfs")
 		if err := b.buildImageLayer(ctx, final, kdir, kj, tools, imageJSON{
-			Desc: kj.Desc, KernelKey: kernelKey, AgentSHA: agentSHA, ToolsSHA: tools.Digest, PairSHA: pairSHA,
+			Desc: kj.Desc, KernelKey: kernelKey, AgentSHA: agentSHA, ToolsSHA: tools.Digest,
 		}); err != nil {
 			return nil, false, err
 		}
@@ -384,11 +365,6 @@ func (b *Builder) imageLayer(ctx context.Context, kernelKey, kdir string, kj *ke
 	meta["image_key"] = key
 	meta["agent_sha256"] = agentSHA
 	meta["tools_sha256"] = tools.Digest
-	pairPath := ""
-	if pairSHA != "" {
-		meta["pair_sha256"] = pairSHA
-		pairPath = GuestPairPath
-	}
 	if len(kj.Missing) > 0 {
 		meta["missing_modules"] = strings.Join(kj.Missing, ",")
 	}
@@ -415,7 +391,6 @@ func (b *Builder) imageLayer(ctx context.Context, kernelKey, kdir string, kj *ke
 		ClientKey: filepath.Join(final, fileClientKey),
 		Modules:   append([]string(nil), kj.Modules...),
 		Meta:      meta,
-		Pair:      pairPath,
 	}, cached, nil
 }
 
@@ -459,7 +434,7 @@ func (b *Builder) buildImageLayer(ctx context.Context, final, kdir string, kj *k
 	}
 	err = writeInitramfs(fh, initramfsSpec{
 		Agent: b.Agent, Tools: tools, KernelDir: kdir, Release: rel,
-		ModulePath: kj.ModulePaths, HostKeyPEM: hostPriv, ClientPub: cliPub, Pair: b.Pair,
+		ModulePath: kj.ModulePaths, HostKeyPEM: hostPriv, ClientPub: cliPub,
 	})
 	if cerr := fh.Close(); err == nil {
 		err = cerr

@@ -194,34 +194,6 @@ func TestBuildDebAndCache(t *testing.T) {
 		t.Errorf("agent change: cached=%v newdir=%v samekernel=%v", img3.Cached, img3.Dir != img.Dir, img3.Kernel == img.Kernel)
 	}
 
-	if img3.Pair != "" || contains(names, strings.TrimPrefix(GuestPairPath, "/")) {
-		t.Errorf("image without Builder.Pair holds a pair (%q)", img3.Pair)
-	}
-	// With the pair: a new image on the same kernel layer, the pair at
-	// GuestPairPath, executable.
-	pb := *b
-	pb.Pair = filepath.Join(t.TempDir(), "srutest-pair")
-	os.WriteFile(pb.Pair, []byte("pair binary"), 0o755)
-	img4, err := pb.Build(ctxT(t), deb)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if img4.Cached || img4.Dir == img3.Dir || img4.Pair != GuestPairPath || img4.Meta["pair_sha256"] == "" {
-		t.Errorf("pair image: cached=%v newdir=%v Pair=%q", img4.Cached, img4.Dir != img3.Dir, img4.Pair)
-	}
-	x4 := t.TempDir()
-	pinitrd, _ := os.ReadFile(img4.Initrd)
-	cmd = exec.Command("cpio", "-i", "-d", "--quiet", "--no-absolute-filenames", "--nonmatching", "dev/*")
-	cmd.Dir, cmd.Stdin = x4, bytes.NewReader(pinitrd)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("cpio -i: %v %s", err, out)
-	}
-	if data, err := os.ReadFile(filepath.Join(x4, GuestPairPath)); err != nil || string(data) != "pair binary" {
-		t.Errorf("pair in the image: %q %v", data, err)
-	} else if st, _ := os.Stat(filepath.Join(x4, GuestPairPath)); st.Mode().Perm() != 0o755 {
-		t.Errorf("pair mode %v", st.Mode())
-	}
-
 	// Marker image: only the base and /init, cached.
 	m1, err := b.MarkerImage(ctxT(t), img3)
 	if err != nil {
@@ -249,7 +221,7 @@ func TestBuildDebAndCache(t *testing.T) {
 			t.Errorf("entry %+v has no size", e)
 		}
 	}
-	if kinds["kernel"] != 1 || kinds["image"] != 3 || kinds["marker"] != 1 {
+	if kinds["kernel"] != 1 || kinds["image"] != 2 || kinds["marker"] != 1 {
 		t.Errorf("List kinds %v", kinds)
 	}
 	removed, err := Prune(b.CacheDir, time.Hour)
@@ -257,7 +229,7 @@ func TestBuildDebAndCache(t *testing.T) {
 		t.Errorf("Prune(1h) removed %v, %v", removed, err)
 	}
 	removed, err = Prune(b.CacheDir, 0)
-	if err != nil || len(removed) != 5 {
+	if err != nil || len(removed) != 4 {
 		t.Errorf("Prune(0) removed %d: %v", len(removed), err)
 	}
 	if ents, _ := List(b.CacheDir); len(ents) != 0 {

@@ -30,7 +30,6 @@ type initramfsSpec struct {
 	ModulePath []string // load order, relative to lib/modules/<rel>, plain .ko
 	HostKeyPEM []byte
 	ClientPub  []byte
-	Pair       string // host path of srutest-pair → GuestPairPath; "" for none
 }
 
 // baseDirs are created in every initramfs, including the marker one.
@@ -90,11 +89,6 @@ func writeInitramfs(w io.Writer, s initramfsSpec) error {
 	}
 	for _, f := range s.Tools.Files {
 		if err := addHostFile(cw, strings.TrimPrefix(f.Guest, "/"), f.Host, f.Mode); err != nil {
-			return err
-		}
-	}
-	if s.Pair != "" {
-		if err := addHostFile(cw, strings.TrimPrefix(GuestPairPath, "/"), s.Pair, 0o755); err != nil {
 			return err
 		}
 	}

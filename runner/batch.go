@@ -131,11 +131,7 @@ func (g *guestSlot) ensure(ctx context.Context) error {
 		g.r.logf("   %s: guest booted but does not run commands (%v): booting it again", g.k.Name, err)
 		g.close()
 	}
-	if g.img.Pair != "" && g.r.Pair != "" {
-		g.pair = g.img.Pair // built into the image (images.Builder.Pair)
-	} else {
-		g.pushPair(ctx)
-	}
+	g.pushPair(ctx)
 	return nil
 }
 

@@ -196,10 +196,7 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 	}
 	build := r.Build
 	if build == nil {
-		// The pair goes into the image: no push after every boot.
-		b := *r.Images
-		b.Pair = r.Pair
-		build = b.Build
+		build = r.Images.Build
 	}
 	// One builder, in plan order: downloads and image builds of the next
 	// kernels proceed while earlier kernels' guests run; a kernel's guest

@@ -96,12 +96,6 @@ func (g *globals) builder() (*images.Builder, error) {
 		return nil, err
 	}
 	b := &images.Builder{CacheDir: g.cacheDir, Agent: self, Resolvers: map[string]images.Resolver{}}
-	// The pair next to srutest goes into every image, so `boot`, `shell`,
-	// `bench` and `run` share one image per kernel (run --pair X builds
-	// its own with X).
-	if p, err := findPair(""); err == nil {
-		b.Pair = p
-	}
 	if lw := g.logw(); lw != nil {
 		b.Log = lw
 	}

@@ -213,8 +213,7 @@ func scenarioNames() []string {
 	return out
 }
 
-// findPair locates the static client/server pair that guests run (built
-// into their images, or pushed).
+// findPair locates the static client/server pair pushed into guests.
 func findPair(flag string) (string, error) {
 	if flag != "" {
 		if _, err := os.Stat(flag); err != nil {
