@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"syscall"
 	"time"
 )
@@ -192,7 +191,7 @@ func RunClient(ctx context.Context, cfg ClientConfig) (f ClientFacts) {
 	}
 	rawControl(raw, func(fd int) { f.AfterGreeting = readSockInfo(fd) })
 	if cfg.Ready != "" {
-		if err := os.WriteFile(cfg.Ready, []byte(f.Local+"\n"), 0o644); err != nil {
+		if err := writeReady(cfg.Ready, f.Local); err != nil {
 			f.errorf("ready file: %v", err)
 		}
 	}

@@ -192,3 +192,16 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+func TestWriteReady(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "server.ready")
+	if err := writeReady(p, "127.0.0.1:5000"); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(must(os.ReadFile(p))); got != "127.0.0.1:5000\n" {
+		t.Errorf("ready file %q", got)
+	}
+	if _, err := os.Stat(p + ".tmp"); err == nil {
+		t.Error("temporary file left behind")
+	}
+}

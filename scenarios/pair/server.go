@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"time"
 )
 
@@ -79,7 +78,7 @@ func RunServer(ctx context.Context, cfg ServerConfig) (f ServerFacts) {
 		rawControl(raw, func(fd int) { f.ListenerProtocol = readSockInfo(fd).Protocol })
 	}
 	if cfg.Ready != "" {
-		if err := os.WriteFile(cfg.Ready, []byte(ln.Addr().String()+"\n"), 0o644); err != nil {
+		if err := writeReady(cfg.Ready, ln.Addr().String()); err != nil {
 			f.errorf("ready file: %v", err)
 		}
 	}

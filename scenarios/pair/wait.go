@@ -79,3 +79,15 @@ func exited(pid int) bool {
 	state := data[i+2]
 	return state == 'Z' || state == 'X'
 }
+
+// writeReady writes a readiness file (the address, one line) whole: to a
+// temporary name beside it, then renamed. A waiter that sees the file
+// exist must also see its content (os.WriteFile creates it empty first:
+// a test read an empty address that way and dialled "").
+func writeReady(path, addr string) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(addr+"\n"), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
