@@ -96,9 +96,11 @@ const exitTimeout = 5
 // guest running five cells at once. Here no process is started: between
 // polls `read -t 0.05` on the cell's tick FIFO (opened read-write, so the
 // read never sees end-of-file) sleeps, and deadlines come from
-// /proc/uptime in centiseconds.
-const guestWaits = `sr_deadline() { read u _ </proc/uptime; sr_end=$(( ${u%.*}${u#*.} + $1 * 100 )); }
-sr_late() { read u _ </proc/uptime; [ $(( ${u%.*}${u#*.} )) -gt $sr_end ]; }
+// /proc/uptime in centiseconds (sr_cs: "12.09" is 12*100 + 109 - 100, so
+// a fraction's leading zero is never read as octal).
+const guestWaits = `sr_cs() { read u _ </proc/uptime; sr_now=$(( ${u%.*} * 100 + 1${u#*.} - 100 )); }
+sr_deadline() { sr_cs; sr_end=$(( sr_now + $1 * 100 )); }
+sr_late() { sr_cs; [ $sr_now -gt $sr_end ]; }
 sr_ready() {
 	sr_deadline $4
 	while :; do

@@ -109,12 +109,12 @@ func (k *keepaliveScenario) Run(ctx context.Context, env Env) report.Cell {
 // dir; push), setup (topology), start (server, captures, client, each
 // behind a readiness handshake), observe (ss snapshots through the
 // capture window) and collect (stop the captures, state, release the
-// pair, dmesg, pull, parse). The first three hold Env.Startup. Commands between two decisions of the host
-// share one guest exec (parts.go); each still has its own output and exit
-// code in commands.log. The topology is torn down on every path out,
-// unless the kernel crashed, the run was cancelled or the guest is
-// discarded after this cell (Env.Discard). skip is set when the
-// kernel cannot run the scenario (no MPTCP).
+// pair, dmesg, pull, parse). The first three hold Env.Startup. Commands
+// between two decisions of the host share one guest exec (parts.go); each
+// still has its own output and exit code in commands.log. The topology is
+// torn down on every path out, unless the kernel crashed, the run was
+// cancelled or the guest is discarded after this cell (Env.Discard). skip
+// is set when the kernel cannot run the scenario (no MPTCP).
 func (k *keepaliveScenario) run(ctx context.Context, s *session, c cellCmds) (o observation, skip string, err error) {
 	o = observation{spec: k.spec, topo: c.topo}
 	if err := s.env.Startup.Enter(ctx); err != nil {
@@ -123,10 +123,10 @@ func (k *keepaliveScenario) run(ctx context.Context, s *session, c cellCmds) (o 
 	if w := time.Since(s.started); w >= 10*time.Millisecond {
 		fmt.Fprintf(s.log, "### +%.3fs start-up gate: waited %.3fs for other cells' start-ups\n\n", w.Seconds(), w.Seconds())
 	}
-	started := false
-	leave := func() {
-		if !started {
-			started = true
+	left := false
+	leave := func() { // once: after start, or on the way out
+		if !left {
+			left = true
 			s.env.Startup.Leave()
 		}
 	}
