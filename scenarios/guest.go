@@ -26,7 +26,7 @@ type ExecResult struct {
 }
 
 // FilesPuller is implemented by guests that copy several files in one
-// transfer session (vm.Machine: one SFTP session); a cell's pull uses it
+// transfer (vm.Machine: one tar stream on an exec channel); a cell's pull uses it
 // when the guest has it. errs has one entry per remote (nil = copied);
 // err means the session itself failed.
 type FilesPuller interface {

@@ -399,6 +399,24 @@ func TestMachineOverFakeSSH(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(many, "src")); err != nil {
 		t.Errorf("PullFiles: the file after a missing one: %v", err)
 	}
+	if _, err := os.Stat(tarBusybox); err != nil {
+		t.Errorf("PullFiles above did not take the tar way: %v", err)
+	}
+	// A guest without busybox tar: the same through SFTP.
+	tarBusybox = "/nonexistent/busybox"
+	defer func() { tarBusybox = "/bin/busybox" }()
+	sftpDir := filepath.Join(dir, "sftp")
+	os.Mkdir(sftpDir, 0o755)
+	errs, err = m.PullFiles(ctx, []string{remote, filepath.Join(dir, "missing"), src}, sftpDir)
+	if err != nil || len(errs) != 3 || errs[0] != nil || errs[1] == nil || errs[2] != nil {
+		t.Fatalf("PullFiles over SFTP: %v %v", errs, err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(sftpDir, "remote")); !bytes.Equal(got, payload) {
+		t.Errorf("PullFiles over SFTP copied %d bytes, want %d", len(got), len(payload))
+	}
+	if ents, _ := filepath.Glob(filepath.Join(dir, "*", ".*part*")); len(ents) != 0 {
+		t.Errorf("PullFiles left temp files: %v", ents)
+	}
 
 	if m.Crashed() != nil {
 		t.Errorf("Crashed = %v on a healthy guest", m.Crashed())

@@ -58,12 +58,9 @@ func (m *Machine) Pull(ctx context.Context, remote, local string) error {
 	})
 }
 
-// PullFiles copies each guest file in remotes into localDir under its base
-// name, all through one SFTP session (a session per file costs the guest a
-// channel and an SFTP server each: a cell pulls a dozen files). errs has
-// one entry per remote, nil when that file was copied; err is set when the
-// session itself failed (context, crash, guest gone), and then errs is nil.
-func (m *Machine) PullFiles(ctx context.Context, remotes []string, localDir string) (errs []error, err error) {
+// pullFilesSFTP is PullFiles through one SFTP session, for a guest without
+// busybox tar.
+func (m *Machine) pullFilesSFTP(ctx context.Context, remotes []string, localDir string) (errs []error, err error) {
 	op := fmt.Sprintf("pull %d files → %s", len(remotes), localDir)
 	err = m.sftpDo(ctx, op, func(c *sftp.Client, commit func(func() error) error) error {
 		errs = make([]error, len(remotes))
