@@ -152,14 +152,14 @@ func (c cellCmds) serverAddr() string {
 // nsenter can replace `ip netns exec` (it ran: entered its own netns and
 // started a program).
 func (c cellCmds) preflight() string {
-	return fmt.Sprintf("uname -r; if [ -e /proc/sys/net/mptcp/enabled ]; then echo mptcp=yes; else echo mptcp=no; fi; "+
+	return fmt.Sprintf("read r </proc/sys/kernel/osrelease && echo $r; if [ -e /proc/sys/net/mptcp/enabled ]; then echo mptcp=yes; else echo mptcp=no; fi; "+
 		"for t in %s %s %s %s; do [ -x $t ] || echo missing=$t; done; %s --net=/proc/self/ns/net -- /bin/echo nsenter=yes 2>/dev/null", ipBin, ssBin, nstatBin, tcpdumpBin, nsenterBin)
 }
 
 // cleanup removes the cell's netns and work dir; it never fails, so it
 // also clears leftovers of an interrupted run before setup.
 func (c cellCmds) cleanup() string {
-	return c.topo.teardownScript() + "rm -rf " + c.work
+	return c.topo.teardownScript() + "[ ! -e " + c.work + " ] || rm -rf " + c.work
 }
 
 // workdir creates the cell's work dir (before the pair is pushed there)
@@ -168,7 +168,7 @@ func (c cellCmds) workdir() string { return "mkdir -p " + c.work + " && mkfifo "
 
 // setup makes the pushed pair executable and builds the topology.
 func (c cellCmds) setup() string {
-	return "chmod 755 " + c.pairBin() + "\n" + c.topo.setupScript(c.inNS)
+	return "[ -x " + c.pairBin() + " ] || chmod 755 " + c.pairBin() + "\n" + c.topo.setupScript(c.inNS)
 }
 
 // ownPair is where a cell pushes the pair itself (no GuestPair).

@@ -28,13 +28,13 @@ func TestCellCmds(t *testing.T) {
 		{"slot 2 work dir", join2.work, "/tmp/srutest/2"},
 		{"work dir and tick FIFO", connect0.workdir(), "mkdir -p /tmp/srutest/0 && mkfifo /tmp/srutest/0/tick"},
 		{"preflight", connect0.preflight(),
-			"uname -r; if [ -e /proc/sys/net/mptcp/enabled ]; then echo mptcp=yes; else echo mptcp=no; fi; for t in /usr/sbin/ip /usr/bin/ss /usr/bin/nstat /usr/bin/tcpdump; do [ -x $t ] || echo missing=$t; done; /bin/nsenter --net=/proc/self/ns/net -- /bin/echo nsenter=yes 2>/dev/null"},
+			"read r </proc/sys/kernel/osrelease && echo $r; if [ -e /proc/sys/net/mptcp/enabled ]; then echo mptcp=yes; else echo mptcp=no; fi; for t in /usr/sbin/ip /usr/bin/ss /usr/bin/nstat /usr/bin/tcpdump; do [ -x $t ] || echo missing=$t; done; /bin/nsenter --net=/proc/self/ns/net -- /bin/echo nsenter=yes 2>/dev/null"},
 		{"cleanup", connect0.cleanup(),
 			"if [ -e /var/run/netns/cli ]; then for p in $(/usr/sbin/ip netns pids cli 2>/dev/null); do kill -9 $p 2>/dev/null; done; /usr/sbin/ip netns del cli 2>/dev/null; fi\n" +
-				"if [ -e /var/run/netns/srv ]; then for p in $(/usr/sbin/ip netns pids srv 2>/dev/null); do kill -9 $p 2>/dev/null; done; /usr/sbin/ip netns del srv 2>/dev/null; fi\ntrue\nrm -rf /tmp/srutest/0"},
+				"if [ -e /var/run/netns/srv ]; then for p in $(/usr/sbin/ip netns pids srv 2>/dev/null); do kill -9 $p 2>/dev/null; done; /usr/sbin/ip netns del srv 2>/dev/null; fi\ntrue\n[ ! -e /tmp/srutest/0 ] || rm -rf /tmp/srutest/0"},
 		{"slot 2 cleanup names its own netns", join2.cleanup(),
 			"if [ -e /var/run/netns/cli2 ]; then for p in $(/usr/sbin/ip netns pids cli2 2>/dev/null); do kill -9 $p 2>/dev/null; done; /usr/sbin/ip netns del cli2 2>/dev/null; fi\n" +
-				"if [ -e /var/run/netns/srv2 ]; then for p in $(/usr/sbin/ip netns pids srv2 2>/dev/null); do kill -9 $p 2>/dev/null; done; /usr/sbin/ip netns del srv2 2>/dev/null; fi\ntrue\nrm -rf /tmp/srutest/2"},
+				"if [ -e /var/run/netns/srv2 ]; then for p in $(/usr/sbin/ip netns pids srv2 2>/dev/null); do kill -9 $p 2>/dev/null; done; /usr/sbin/ip netns del srv2 2>/dev/null; fi\ntrue\n[ ! -e /tmp/srutest/2 ] || rm -rf /tmp/srutest/2"},
 		{"server", connect0.server().script(),
 			"/usr/sbin/ip netns exec srv /tmp/srutest/0/srutest-pair server --listen 192.0.2.1:5000 --mptcp=true --ready /tmp/srutest/0/server.ready --timeout 600s >/tmp/srutest/0/server.json 2>/tmp/srutest/0/server.err </dev/null &\n" +
 				"echo $!\nsr_ready /tmp/srutest/0/server.ready '' $! 25 /tmp/srutest/0/tick"},

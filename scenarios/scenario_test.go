@@ -162,7 +162,7 @@ func readCell(t *testing.T, dir string) report.Cell {
 }
 
 func TestKeepaliveWithoutMPTCPSkips(t *testing.T) {
-	g := &scriptedGuest{replies: map[string]ExecResult{"uname -r": {Stdout: []byte("5.4.0\nmptcp=no\n")}}}
+	g := &scriptedGuest{replies: map[string]ExecResult{"kernel/osrelease": {Stdout: []byte("5.4.0\nmptcp=no\n")}}}
 	dir := filepath.Join(t.TempDir(), "cell")
 	cell := newKeepalive(specConnect).Run(context.Background(), Env{Guest: g, Pair: "/nonexistent", Artifacts: dir})
 	if cell.Outcome != report.Skip || !strings.Contains(cell.Reason, "no MPTCP") {
@@ -180,7 +180,7 @@ func TestKeepaliveWithoutMPTCPSkips(t *testing.T) {
 }
 
 func TestKeepaliveMissingToolsIsError(t *testing.T) {
-	g := &scriptedGuest{replies: map[string]ExecResult{"uname -r": {Stdout: []byte("6.1.0\nmptcp=yes\nmissing=/usr/bin/tcpdump\n")}}}
+	g := &scriptedGuest{replies: map[string]ExecResult{"kernel/osrelease": {Stdout: []byte("6.1.0\nmptcp=yes\nmissing=/usr/bin/tcpdump\n")}}}
 	cell := newKeepalive(specJoin).Run(context.Background(), Env{Guest: g, Artifacts: t.TempDir()})
 	if cell.Outcome != report.Error || !strings.Contains(cell.Reason, "/usr/bin/tcpdump") {
 		t.Fatalf("got %s: %s", cell.Outcome, cell.Reason)
@@ -191,7 +191,7 @@ func TestKeepaliveMissingToolsIsError(t *testing.T) {
 // console text, no further commands, no teardown on a dead kernel.
 func TestKeepaliveCrashIsError(t *testing.T) {
 	g := &scriptedGuest{
-		replies:    map[string]ExecResult{"uname -r": {Stdout: []byte("6.12.0\nmptcp=yes\n")}},
+		replies:    map[string]ExecResult{"kernel/osrelease": {Stdout: []byte("6.12.0\nmptcp=yes\n")}},
 		crashAfter: 3,
 	}
 	dir := t.TempDir()
@@ -213,7 +213,7 @@ func TestKeepaliveCrashIsError(t *testing.T) {
 // with the files that explain it, and the topology is torn down.
 func TestKeepaliveClientNotReady(t *testing.T) {
 	g := &scriptedGuest{replies: map[string]ExecResult{
-		"uname -r":            {Stdout: []byte("6.12.0\nmptcp=yes\n")},
+		"kernel/osrelease":    {Stdout: []byte("6.12.0\nmptcp=yes\n")},
 		"srutest-pair server": {Stdout: []byte("101\n")},
 		"tcpdump -Z root":     {Stdout: []byte("102\n")},
 		"srutest-pair client": {Stdout: []byte("103\n"), ExitCode: 1, Stderr: []byte("waiting for client.ready to exist: context deadline exceeded")},
@@ -238,7 +238,7 @@ func TestKeepaliveClientNotReady(t *testing.T) {
 // not tear its topology down; the runner's last batch sets it.
 func TestKeepaliveDiscardSkipsTeardown(t *testing.T) {
 	g := &scriptedGuest{replies: map[string]ExecResult{
-		"uname -r":            {Stdout: []byte("6.12.0\nmptcp=yes\n")},
+		"kernel/osrelease":    {Stdout: []byte("6.12.0\nmptcp=yes\n")},
 		"srutest-pair server": {Stdout: []byte("101\n")},
 		"tcpdump -Z root":     {Stdout: []byte("102\n")},
 		"srutest-pair client": {Stdout: []byte("103\n"), ExitCode: 1},
