@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -402,17 +403,20 @@ func TestMachineOverFakeSSH(t *testing.T) {
 	if _, err := os.Stat(tarBusybox); err != nil {
 		t.Errorf("PullFiles above did not take the tar way: %v", err)
 	}
-	// A guest without busybox tar: the same through SFTP.
-	tarBusybox = "/nonexistent/busybox"
+	// A guest without busybox (exit 127), or whose tar writes nothing: the
+	// same through SFTP.
 	defer func() { tarBusybox = "/bin/busybox" }()
-	sftpDir := filepath.Join(dir, "sftp")
-	os.Mkdir(sftpDir, 0o755)
-	errs, err = m.PullFiles(ctx, []string{remote, filepath.Join(dir, "missing"), src}, sftpDir)
-	if err != nil || len(errs) != 3 || errs[0] != nil || errs[1] == nil || errs[2] != nil {
-		t.Fatalf("PullFiles over SFTP: %v %v", errs, err)
-	}
-	if got, _ := os.ReadFile(filepath.Join(sftpDir, "remote")); !bytes.Equal(got, payload) {
-		t.Errorf("PullFiles over SFTP copied %d bytes, want %d", len(got), len(payload))
+	for i, bb := range []string{"/nonexistent/busybox", "/bin/false"} {
+		tarBusybox = bb
+		sftpDir := filepath.Join(dir, fmt.Sprintf("sftp%d", i))
+		os.Mkdir(sftpDir, 0o755)
+		errs, err = m.PullFiles(ctx, []string{remote, filepath.Join(dir, "missing"), src}, sftpDir)
+		if err != nil || len(errs) != 3 || errs[0] != nil || errs[1] == nil || errs[2] != nil {
+			t.Fatalf("PullFiles over SFTP (%s): %v %v", bb, errs, err)
+		}
+		if got, _ := os.ReadFile(filepath.Join(sftpDir, "remote")); !bytes.Equal(got, payload) {
+			t.Errorf("PullFiles over SFTP (%s) copied %d bytes, want %d", bb, len(got), len(payload))
+		}
 	}
 	if ents, _ := filepath.Glob(filepath.Join(dir, "*", ".*part*")); len(ents) != 0 {
 		t.Errorf("PullFiles left temp files: %v", ents)

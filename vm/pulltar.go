@@ -35,9 +35,10 @@ func (m *Machine) PullFiles(ctx context.Context, remotes []string, localDir stri
 		err   error
 	}
 	got := make(chan extracted, 1)
+	cr := &countingReader{r: pr}
 	go func() {
-		files, err := extractTar(pr, remotes, localDir, maxPull)
-		io.Copy(io.Discard, pr) // the archive's padding, or the rest after a broken entry
+		files, err := extractTar(cr, remotes, localDir, maxPull)
+		io.Copy(io.Discard, cr) // the archive's padding, or the rest after a broken entry
 		got <- extracted{files, err}
 	}()
 	code, err := m.ExecStream(ctx, tarCommand(remotes), nil, pw, &stderr)
@@ -51,8 +52,9 @@ func (m *Machine) PullFiles(ctx context.Context, remotes []string, localDir stri
 	if err != nil {
 		return nil, err
 	}
-	if code == 127 || (x.err != nil && len(x.files) == 0) {
-		// No busybox tar in this guest (or it wrote no archive at all).
+	if code == 127 || cr.n == 0 || (x.err != nil && len(x.files) == 0) {
+		// No busybox tar in this guest, or one that wrote no archive at all
+		// (even an archive of nothing has its two end blocks).
 		return m.pullFilesSFTP(ctx, remotes, localDir)
 	}
 	errs = make([]error, len(remotes))
@@ -73,10 +75,11 @@ func (m *Machine) PullFiles(ctx context.Context, remotes []string, localDir stri
 }
 
 // tarCommand archives remotes to stdout, names relative to / (tar would
-// strip the leading slash itself, and say so on stderr).
+// strip the leading slash itself, and say so on stderr), following
+// symlinks as an SFTP open does.
 func tarCommand(remotes []string) string {
 	var b strings.Builder
-	b.WriteString("cd / && exec " + tarBusybox + " tar -cf -")
+	b.WriteString("cd / && exec " + tarBusybox + " tar -chf -")
 	for _, r := range remotes {
 		b.WriteString(" ")
 		b.WriteString(shellQuote(strings.TrimPrefix(path.Clean(r), "/")))
@@ -178,4 +181,16 @@ func extractTar(r io.Reader, remotes []string, dir string, limit int64) (map[str
 			return files, fmt.Errorf("reading %s from the guest's tar stream: %w", name, err)
 		}
 	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }

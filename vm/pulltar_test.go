@@ -59,7 +59,7 @@ func TestExtractTar(t *testing.T) {
 
 func TestTarCommand(t *testing.T) {
 	got := tarCommand([]string{"/tmp/a b/x", "/tmp/it's"})
-	want := `cd / && exec /bin/busybox tar -cf - 'tmp/a b/x' 'tmp/it'\''s'`
+	want := `cd / && exec /bin/busybox tar -chf - 'tmp/a b/x' 'tmp/it'\''s'`
 	if got != want {
 		t.Errorf("tarCommand = %s, want %s", got, want)
 	}
