@@ -100,17 +100,18 @@ const exitTimeout = 5
 // a fraction's leading zero is never read as octal).
 //
 // A poll is cheap because it does little: the FIFO is opened once per
-// wait (fd 9, sr_tick) and the deadline read every eighth poll (~0.4 s).
+// wait (fd 9, closed again when the wait ends, so that a process started
+// later by the same shell does not inherit it) and the deadline read
+// every eighth poll (~0.4 s).
 // Measured in a one-vCPU TCG guest, a wait that polls for 3 s cost ~11 cs
 // of CPU when every poll opened the FIFO and read /proc/uptime, ~2 cs
 // like this: CPU the awaited process and the other cells get instead.
 const guestWaits = `sr_cs() { read u _ </proc/uptime; sr_now=$(( ${u%.*} * 100 + 1${u#*.} - 100 )); }
 sr_deadline() { sr_cs; sr_end=$(( sr_now + $1 * 100 )); sr_n=0; }
 sr_late() { sr_n=$(( sr_n + 1 )); [ $(( sr_n % 8 )) = 0 ] || return 1; sr_cs; [ $sr_now -gt $sr_end ]; }
-sr_tick() { exec 9<>"$1"; }
-sr_ready() {
+sr_ready() { exec 9<>"$5"; sr_ready1 "$@"; sr_rc=$?; exec 9<&-; return $sr_rc; }
+sr_ready1() {
 	sr_deadline $4
-	sr_tick "$5"
 	while :; do
 		if [ -e "$1" ]; then
 			[ -z "$2" ] && return 0
@@ -121,9 +122,9 @@ sr_ready() {
 		read -t 0.05 _ <&9
 	done
 }
-sr_exited() {
+sr_exited() { exec 9<>"$3"; sr_exited1 "$@"; sr_rc=$?; exec 9<&-; return $sr_rc; }
+sr_exited1() {
 	sr_deadline $2
-	sr_tick "$3"
 	while read -r s 2>/dev/null </proc/$1/stat; do
 		case ${s##*) } in Z* | X*) return 0 ;; esac
 		sr_late && { echo "srutest: pid $1 still running after ${2}s" >&2; return 1; }

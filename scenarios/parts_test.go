@@ -16,47 +16,61 @@ func TestMultiScript(t *testing.T) {
 		{"a", "echo one; echo two >&2", ""},
 		{"b", "printf 'no newline'", ""},
 		{"c", "true", ""},
-		{"d", "echo failing; exit 3", ""},
+		{"d", "echo failing; (exit 3)", ""},
 		{"e", "cat <<'EOF'\nheredoc @@srutest-exit e 0 inside\nEOF", ""},
 		{"f", "echo table; echo warning >&2; echo more >&2", errFile},
 		{"g", "echo quiet", errFile},
+		{"h", "", ""},
 	}
-	for _, stop := range []bool{false, true} {
-		out, err := exec.Command("sh", "-c", multiScript(stop, parts...)).Output()
-		code := 0
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
+	shells := [][]string{{"sh"}}
+	if bb, err := exec.LookPath("busybox"); err == nil {
+		shells = append(shells, []string{bb, "sh"}) // the guest's shell
+	}
+	for _, sh := range shells {
+		for _, stop := range []bool{false, true} {
+			checkMultiScript(t, sh, stop, parts)
 		}
-		got := splitParts(out)
-		want := map[string]partOutput{
-			"a": {out: []byte("one\ntwo\n"), ran: true},
-			"b": {out: []byte("no newline"), ran: true},
-			"c": {out: []byte(""), ran: true},
-			"d": {out: []byte("failing\n"), code: 3, ran: true},
-			"e": {out: []byte("heredoc @@srutest-exit e 0 inside\n"), ran: true},
-			"f": {out: []byte("table\n"), err: []byte("warning\nmore\n"), ran: true},
-			"g": {out: []byte("quiet\n"), ran: true},
+	}
+}
+
+func checkMultiScript(t *testing.T, sh []string, stop bool, parts []part) {
+	t.Helper()
+	out, err := exec.Command(sh[0], append(sh[1:], "-c", multiScript(stop, parts...))...).Output()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	got := splitParts(out)
+	want := map[string]partOutput{
+		"a": {out: []byte("one\ntwo\n"), ran: true},
+		"b": {out: []byte("no newline"), ran: true},
+		"c": {out: []byte(""), ran: true},
+		"d": {out: []byte("failing\n"), code: 3, ran: true},
+		"e": {out: []byte("heredoc @@srutest-exit e 0 inside\n"), ran: true},
+		"f": {out: []byte("table\n"), err: []byte("warning\nmore\n"), ran: true},
+		"g": {out: []byte("quiet\n"), ran: true},
+		"h": {out: []byte(""), ran: true},
+	}
+	if stop {
+		delete(want, "e")
+		delete(want, "f")
+		delete(want, "g")
+		delete(want, "h")
+		if code != 3 {
+			t.Errorf("stopOnFail: script exit %d, want 3", code)
 		}
-		if stop {
-			delete(want, "e")
-			delete(want, "f")
-			delete(want, "g")
-			if code != 3 {
-				t.Errorf("stopOnFail: script exit %d, want 3", code)
-			}
-		} else if code != 0 {
-			t.Errorf("script exit %d, want 0", code)
-		}
-		if len(got) != len(want) {
-			t.Errorf("stop=%v: parts %v, want %d", stop, got, len(want))
-		}
-		for name, w := range want {
-			g := got[name]
-			if string(g.out) != string(w.out) || string(g.err) != string(w.err) || g.code != w.code || g.ran != w.ran {
-				t.Errorf("stop=%v part %s: got %q (stderr %q) code %d ran %v, want %q (stderr %q) code %d", stop, name, g.out, g.err, g.code, g.ran, w.out, w.err, w.code)
-			}
+	} else if code != 0 {
+		t.Errorf("script exit %d, want 0", code)
+	}
+	if len(got) != len(want) {
+		t.Errorf("%v stop=%v: parts %v, want %d", sh, stop, got, len(want))
+	}
+	for name, w := range want {
+		g := got[name]
+		if string(g.out) != string(w.out) || string(g.err) != string(w.err) || g.code != w.code || g.ran != w.ran {
+			t.Errorf("%v stop=%v part %s: got %q (stderr %q) code %d ran %v, want %q (stderr %q) code %d", sh, stop, name, g.out, g.err, g.code, g.ran, w.out, w.err, w.code)
 		}
 	}
 }

@@ -124,8 +124,8 @@ func (g *scriptedGuest) reply(cmd string) ExecResult {
 func runParts(script string, reply func(string) ExecResult) ExecResult {
 	var res ExecResult
 	for _, chunk := range strings.Split(script, "echo \""+partBegin)[1:] {
-		name, rest, _ := strings.Cut(chunk, " $u\"\n(\n")
-		body, _, _ := strings.Cut(rest, "\n) 2>")
+		name, rest, _ := strings.Cut(chunk, " $u\"\n{\n")
+		body, _, _ := strings.Cut(rest, "\n} 2>")
 		r := reply(body)
 		res.Stdout = fmt.Appendf(res.Stdout, "%s%s\n%s%s\n%s%s %d\n", partBegin, name, r.Stdout, r.Stderr, partEnd, name, r.ExitCode)
 		if r.ExitCode != 0 && strings.Contains(chunk, "|| exit $rc") {
