@@ -137,8 +137,9 @@ func (f *pulledFile) discard() {
 // remotes (compared as cleaned absolute paths) to a temp file in dir; a
 // file over limit bytes or anything but a regular file is that entry's
 // error, and other entries are skipped. The map is keyed by the cleaned
-// remote path. err is a broken stream; files read before it stay in the
-// map (the caller removes their temp files).
+// remote path. err is a broken stream; files read whole before it stay in
+// the map (the caller removes their temp files), one cut short has its
+// err set.
 func extractTar(r io.Reader, remotes []string, dir string, limit int64) (map[string]*pulledFile, error) {
 	want := map[string]bool{}
 	for _, p := range remotes {
@@ -170,6 +171,7 @@ func extractTar(r io.Reader, remotes []string, dir string, limit int64) (map[str
 		}
 		tmp, err := os.CreateTemp(dir, "."+path.Base(name)+".part-")
 		if err != nil {
+			f.err = err
 			return files, err
 		}
 		f.tmp = tmp.Name()
@@ -178,7 +180,10 @@ func extractTar(r io.Reader, remotes []string, dir string, limit int64) (map[str
 			err = cerr
 		}
 		if err != nil {
-			return files, fmt.Errorf("reading %s from the guest's tar stream: %w", name, err)
+			// A file cut short is that file's error, never a copy.
+			f.err = fmt.Errorf("reading %s from the guest's tar stream: %w", name, err)
+			f.discard()
+			return files, f.err
 		}
 	}
 }

@@ -50,10 +50,20 @@ func TestExtractTar(t *testing.T) {
 		t.Errorf("limit 100: %v %+v", err, files)
 	}
 
-	// A stream cut inside an entry is an error; what came before stays.
+	// A stream cut inside a header is an error; what came before stays.
 	files, err = extractTar(bytes.NewReader(data[:1800]), remotes, t.TempDir(), 1<<20)
-	if err == nil || files["/tmp/srutest/0/client.json"] == nil {
-		t.Errorf("cut stream: %v %+v", err, files)
+	if err == nil || files["/tmp/srutest/0/client.json"] == nil || files["/tmp/srutest/0/client.json"].err != nil {
+		t.Errorf("cut header: %v %+v", err, files)
+	}
+	// Cut inside a file's data: that file is an error and leaves nothing.
+	cutDir := t.TempDir()
+	files, err = extractTar(bytes.NewReader(data[:2048+100]), remotes, cutDir, 1<<20)
+	if f := files["/tmp/srutest/0/path1.pcap"]; err == nil || f == nil || f.err == nil || f.tmp != "" {
+		t.Errorf("cut data: %v %+v", err, f)
+	}
+	files["/tmp/srutest/0/client.json"].discard()
+	if ents, _ := os.ReadDir(cutDir); len(ents) != 0 {
+		t.Errorf("cut data left %v", ents)
 	}
 }
 
