@@ -34,6 +34,11 @@ const (
 	guestWorkDir    = "/tmp/srutest"
 )
 
+// CaptureWindow is how long every keepalive cell observes its connection
+// after the client is up: a kernel's boot and cells can never take less
+// than its boot plus this (`srutest bench matrix` prints that bound).
+const CaptureWindow = captureWindow
+
 func newKeepalive(s spec) *keepaliveScenario {
 	return &keepaliveScenario{
 		spec:      s,
