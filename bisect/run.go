@@ -89,7 +89,7 @@ func (b *Bisect) Run(ctx context.Context) (*Outcome, error) {
 			return report.Error
 		}
 		kr := run.Kernels[0]
-		all.Accel, all.Host = run.Accel, run.Host
+		all.Accel, all.Host, all.CPUs = run.Accel, run.Host, run.CPUs
 		rows[i] = len(all.Kernels)
 		all.Kernels = append(all.Kernels, kr)
 		all.Finished = time.Now().UTC()

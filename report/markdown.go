@@ -119,6 +119,9 @@ func runLine(r *Run) string {
 	if r.Accel != "" {
 		parts = append(parts, "accel "+oneLine(r.Accel, 20))
 	}
+	if r.CPUs > 0 {
+		parts = append(parts, fmt.Sprintf("%d vCPU(s) per guest", r.CPUs))
+	}
 	if r.Host != "" {
 		parts = append(parts, "host "+oneLine(r.Host, 60))
 	}

@@ -60,6 +60,7 @@ func Merge(runs ...*Run) (*Run, error) {
 		}
 		out.Host = addUnique(out.Host, r.Host)
 		out.Accel = addUnique(out.Accel, r.Accel)
+		out.CPUs = max(out.CPUs, r.CPUs) // shards on different hosts may differ: the most
 		if !r.Started.IsZero() && (out.Started.IsZero() || r.Started.Before(out.Started)) {
 			out.Started = r.Started
 		}

@@ -34,6 +34,7 @@ type Run struct {
 	Finished time.Time `json:"finished"`
 	Host     string    `json:"host,omitempty"`
 	Accel    string    `json:"accel,omitempty"` // "kvm" or "tcg"
+	CPUs     int       `json:"vcpus,omitempty"` // vCPUs of each guest
 	Shard    string    `json:"shard,omitempty"` // "i/n" when sharded
 	Kernels  []Kernel  `json:"kernels"`
 	// Pairs are the before/after comparisons the plan asked for (series

@@ -12,6 +12,24 @@ import (
 // (TCG translation cache, device models, the runner's own buffers).
 const guestOverheadMiB = 512
 
+// maxAutoCPUs caps the vCPUs GuestCPUs gives one guest: five cells at once
+// keep two or three vCPUs busy at most, and every vCPU makes the boot's
+// SMP bring-up longer.
+const maxAutoCPUs = 4
+
+// GuestCPUs sizes each guest's vCPUs when guests run at once on this host:
+// the host's cores shared among them, at least 1, at most maxAutoCPUs.
+// Under TCG a busy vCPU is a busy host thread, and a guest running five
+// cells at once is busy the whole time: one guest alone on a 2-core host
+// ran demo.yaml's five 6.1 cells in 14.3–14.9 s with 2 vCPUs against
+// 19.0–20.3 s with 1; two guests with 2 vCPUs each on the same 2 cores
+// were slower than with 1 each (23.7–24.0 s against 21.2–22.8 s).
+func GuestCPUs(guests int) int { return guestCPUsFor(runtime.NumCPU(), guests) }
+
+func guestCPUsFor(cores, guests int) int {
+	return min(max(cores/max(guests, 1), 1), maxAutoCPUs)
+}
+
 // DefaultJobs sizes how many kernels run at once from this host: one per
 // host CPU (a TCG guest keeps one core busy; KVM guests idle, but boots and
 // image builds still want a core each), no more than the available memory

@@ -19,6 +19,23 @@ func TestJobsFor(t *testing.T) {
 	}
 }
 
+func TestGuestCPUsFor(t *testing.T) {
+	for _, tc := range []struct{ cores, guests, want int }{
+		{2, 1, 2},  // this machine, one kernel (bisect, boot, a single --kernel)
+		{2, 2, 1},  // this machine, the demo's two kernels at once
+		{2, 3, 1},  // more guests than cores: never below one
+		{8, 2, 4},  // plenty of cores: capped
+		{64, 1, 4}, // capped
+		{6, 4, 1},
+		{2, 0, 2}, // nonsense input: as for one guest
+		{0, 1, 1},
+	} {
+		if got := guestCPUsFor(tc.cores, tc.guests); got != tc.want {
+			t.Errorf("guestCPUsFor(%d cores, %d guests) = %d, want %d", tc.cores, tc.guests, got, tc.want)
+		}
+	}
+}
+
 func TestParseMemAvailable(t *testing.T) {
 	meminfo := []byte("MemTotal:       24609276 kB\nMemFree:        21823084 kB\nMemAvailable:   22912344 kB\nBuffers:          123 kB\n")
 	if got := parseMemAvailable(meminfo); got != 22375 {

@@ -62,10 +62,13 @@ type Runner struct {
 	Boot  func(ctx context.Context, cfg vm.Config) (Guest, error)
 	// Lookup finds a built-in scenario by name; default scenarios.Lookup.
 	Lookup func(name string) (scenarios.Scenario, bool)
-	VM     vm.Config // template: QEMU, MemoryMB, CPUs, KVM, BootTimeout
-	Pair   string    // host path of the static srutest-pair binary
-	Out    string    // run directory; results.json and artifacts land here
-	Log    io.Writer
+	// VM is the guests' template: QEMU, MemoryMB, CPUs, KVM, BootTimeout.
+	// CPUs < 1 sizes them per run with GuestCPUs from how many guests run
+	// at once: Jobs, or fewer when the plan boots fewer kernels.
+	VM   vm.Config
+	Pair string // host path of the static srutest-pair binary
+	Out  string // run directory; results.json and artifacts land here
+	Log  io.Writer
 	// FreshGuest boots a new guest for every scenario instead of sharing one
 	// guest per kernel (scenarios reset their netns either way); its cells
 	// then run one after another.
@@ -94,6 +97,9 @@ type Runner struct {
 	SelftestTools []selftests.Tool
 
 	selftests map[string]*selftestCol // columns of the plan's selftest suites (selftests.go)
+	// kernelsAtOnce is what Run sized VM.CPUs for (0: --cpus was given);
+	// selftest suites that run several guests per kernel size theirs anew.
+	kernelsAtOnce int
 	// Resolve, when set, says what an archive spec resolves to without
 	// downloading kernels (ErrNotArchive for other specs). The runner uses
 	// it before anything boots: to skip a kernel that is not newer than
@@ -194,6 +200,18 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 	if jobs < 1 {
 		jobs = 1
 	}
+	if r.VM.CPUs < 1 {
+		booting := 0
+		for _, s := range skips {
+			if s == "" {
+				booting++
+			}
+		}
+		r.kernelsAtOnce = min(jobs, booting)
+		r.VM.CPUs = GuestCPUs(r.kernelsAtOnce)
+	}
+	run.CPUs = r.VM.CPUs
+	r.logf("== %d kernel(s) at a time, %d vCPU(s) per guest", jobs, r.VM.CPUs)
 	build := r.Build
 	if build == nil {
 		build = r.Images.Build

@@ -114,6 +114,7 @@ type fakeWorld struct {
 	mu     sync.Mutex
 	builds []string
 	guests []*fakeGuest
+	cpus   []int // cfg.CPUs of every boot
 }
 
 func (w *fakeWorld) build(ctx context.Context, spec string) (*images.Image, error) {
@@ -130,6 +131,7 @@ func (w *fakeWorld) build(ctx context.Context, spec string) (*images.Image, erro
 func (w *fakeWorld) boot(ctx context.Context, cfg vm.Config) (Guest, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.cpus = append(w.cpus, cfg.CPUs)
 	if w.bootErr != nil {
 		w.guests = append(w.guests, nil)
 		return nil, w.bootErr
@@ -380,6 +382,46 @@ func TestJobsKeepPlanOrder(t *testing.T) {
 	for i, k := range run.Kernels {
 		if k.Name != fmt.Sprintf("k%d", i) || outcomes(k) != "a=PASS" {
 			t.Errorf("kernel %d: %s %s", i, k.Name, outcomes(k))
+		}
+	}
+}
+
+// VM.CPUs < 1: every guest of the run gets GuestCPUs for the guests that
+// run at once (Jobs, or fewer kernels); an explicit VM.CPUs is kept.
+func TestRunSizesGuestCPUs(t *testing.T) {
+	plan3 := func() *plan.Plan {
+		p := &plan.Plan{Name: "t", Reproducers: []plan.Repro{repro("a", "FAKE-EXIT-0")}}
+		for i := range 3 {
+			p.Kernels = append(p.Kernels, plan.Kernel{Name: fmt.Sprintf("k%d", i), Spec: "bzimage:/x", Scenarios: []plan.Item{{Scenario: "a", Expected: report.Pass}}})
+		}
+		return p
+	}
+	for _, tc := range []struct {
+		name          string
+		jobs, kernels int
+		cpus, want    int
+	}{
+		{"one kernel", 4, 1, 0, GuestCPUs(1)},
+		{"three kernels, two at a time", 2, 3, 0, GuestCPUs(2)},
+		{"three kernels, one at a time", 1, 3, 0, GuestCPUs(1)},
+		{"--cpus", 2, 3, 3, 3},
+	} {
+		w := &fakeWorld{t: t}
+		r := w.runner(t.TempDir())
+		r.Jobs, r.VM.CPUs = tc.jobs, tc.cpus
+		p := plan3()
+		p.Kernels = p.Kernels[:tc.kernels]
+		run, err := r.Run(context.Background(), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(w.cpus) != tc.kernels || run.CPUs != tc.want {
+			t.Errorf("%s: run.CPUs %d, boots %v, want %d each", tc.name, run.CPUs, w.cpus, tc.want)
+		}
+		for _, c := range w.cpus {
+			if c != tc.want {
+				t.Errorf("%s: a guest booted with %d vCPUs, want %d", tc.name, c, tc.want)
+			}
 		}
 	}
 }

@@ -200,6 +200,12 @@ func (r *Runner) runSelftests(ctx context.Context, k plan.Kernel, items []plan.I
 		r.logf("== %s: building selftest image (+ the kernel's modules among %d named by the suites' config)", k.Name, len(extra))
 		img, imgErr = build(ctx, k.Spec, extra)
 	}
+	// Suites that run several guests per kernel share the host's cores
+	// among them too (unless --cpus was given).
+	cpus := 0
+	if r.kernelsAtOnce > 0 && jobs > 1 {
+		cpus = GuestCPUs(r.kernelsAtOnce * jobs)
+	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, jobs)
 	for i, it := range items {
@@ -217,7 +223,7 @@ func (r *Runner) runSelftests(ctx context.Context, k plan.Kernel, items []plan.I
 			case imgErr != nil:
 				cell.Outcome, cell.Reason = report.Error, "selftest image: "+firstLine(imgErr.Error())
 			default:
-				cell = r.runSelftest(ctx, k, it, c, img, kdir)
+				cell = r.runSelftest(ctx, k, it, c, img, kdir, cpus)
 			}
 			cells[i] = cell
 			r.logf("   %s × %s: %s (%s) %s", k.Name, it.Scenario, cell.Outcome, cell.Duration.Round(100*time.Millisecond), cell.Reason)
@@ -227,10 +233,11 @@ func (r *Runner) runSelftests(ctx context.Context, k plan.Kernel, items []plan.I
 	return cells
 }
 
-// runSelftest boots a guest, runs one script and shuts the guest down. A
+// runSelftest boots a guest (with cpus vCPUs when > 0, else VM.CPUs), runs
+// one script and shuts the guest down. A
 // crash on the console makes the cell ERROR with the excerpt, as for any
 // scenario.
-func (r *Runner) runSelftest(ctx context.Context, k plan.Kernel, it plan.Item, c *selftestCol, img *images.Image, kdir string) report.Cell {
+func (r *Runner) runSelftest(ctx context.Context, k plan.Kernel, it plan.Item, c *selftestCol, img *images.Image, kdir string, cpus int) report.Cell {
 	t0 := time.Now()
 	cell := report.Cell{Scenario: it.Scenario, Expected: it.Expected}
 	// Only a directory srutest made (marked) is ever cleared (rundir.go).
@@ -247,6 +254,9 @@ func (r *Runner) runSelftest(ctx context.Context, k plan.Kernel, it plan.Item, c
 	cfg.Kernel, cfg.Initrd = img.Kernel, img.Initrd
 	cfg.HostKey, cfg.ClientKey = img.HostKey, img.ClientKey
 	cfg.MemoryMB = max(cfg.MemoryMB, selftestMinMemoryMB)
+	if cpus > 0 {
+		cfg.CPUs = cpus
+	}
 	m, err := bootGuest(ctx, cfg)
 	if err != nil {
 		cell.Outcome, cell.Reason = report.Error, "boot: "+err.Error()

@@ -58,17 +58,18 @@ machine, so they mean the same thing under KVM and TCG.
 			if err != nil {
 				return err
 			}
+			cfg := g.guestConfig(1)
 			var floor, ready []time.Duration
 			var timelines, hosts [][]bench.Step
 			// Warm-up rounds (both kinds, not counted) take the first-boot
 			// effects — marker image build, cold host caches — out of the
 			// medians; then the two kinds alternate so drift hits both.
 			for i := -warmup; i < runs; i++ {
-				f, err := markerBoot(ctx, g, b, img)
+				f, err := markerBoot(ctx, cfg, b, img)
 				if err != nil {
 					return err
 				}
-				r, steps, host, err := sshBoot(ctx, g, img)
+				r, steps, host, err := sshBoot(ctx, cfg, img)
 				if err != nil {
 					return err
 				}
@@ -142,7 +143,15 @@ machine, so they mean the same thing under KVM and TCG.
 			if err != nil {
 				return err
 			}
-			floors, err := benchFloors(ctx, g, b, p)
+			vmc := g.vmConfig()
+			if jobs <= 0 {
+				jobs = runner.DefaultJobs(vmc.MemoryMB)
+			}
+			// The floors boot with the vCPUs the run's guests will have.
+			if vmc.CPUs < 1 {
+				vmc.CPUs = runner.GuestCPUs(min(jobs, len(p.Kernels)))
+			}
+			floors, err := benchFloors(ctx, vmc, b, p)
 			if err != nil {
 				return err
 			}
@@ -151,10 +160,6 @@ machine, so they mean the same thing under KVM and TCG.
 				return err
 			}
 			defer os.RemoveAll(tmp)
-			vmc := g.vmConfig()
-			if jobs <= 0 {
-				jobs = runner.DefaultJobs(vmc.MemoryMB)
-			}
 			modes := []bool{false}
 			if compareFresh {
 				modes = append(modes, true)
@@ -193,7 +198,7 @@ machine, so they mean the same thing under KVM and TCG.
 
 // benchFloors builds every kernel's image (so the run starts warm) and
 // measures its bare-boot floor: median of 3 boots to a userspace marker.
-func benchFloors(ctx context.Context, g *globals, b *images.Builder, p *plan.Plan) (map[string]time.Duration, error) {
+func benchFloors(ctx context.Context, cfg vm.Config, b *images.Builder, p *plan.Plan) (map[string]time.Duration, error) {
 	floors := map[string]time.Duration{}
 	for _, k := range p.Kernels {
 		img, err := b.Build(ctx, k.Spec)
@@ -202,7 +207,7 @@ func benchFloors(ctx context.Context, g *globals, b *images.Builder, p *plan.Pla
 		}
 		var ds []time.Duration
 		for range 3 {
-			d, err := markerBoot(ctx, g, b, img)
+			d, err := markerBoot(ctx, cfg, b, img)
 			if err != nil {
 				return nil, err
 			}
@@ -215,12 +220,11 @@ func benchFloors(ctx context.Context, g *globals, b *images.Builder, p *plan.Pla
 
 // markerBoot boots img with the minimal marker initramfs and returns the
 // wall time from QEMU start to the marker on the console.
-func markerBoot(ctx context.Context, g *globals, b *images.Builder, img *images.Image) (time.Duration, error) {
+func markerBoot(ctx context.Context, cfg vm.Config, b *images.Builder, img *images.Image) (time.Duration, error) {
 	initrd, err := b.MarkerImage(ctx, img)
 	if err != nil {
 		return 0, err
 	}
-	cfg := g.vmConfig()
 	cfg.Kernel, cfg.Initrd = img.Kernel, initrd
 	cfg.Append = append(cfg.Append, wire.MarkerArg)
 	return vm.BootToMarker(ctx, cfg, wire.Marker)
@@ -229,8 +233,7 @@ func markerBoot(ctx context.Context, g *globals, b *images.Builder, img *images.
 // sshBoot boots img to SSH-ready, then (outside the measured time) reads
 // the guest's own timeline, and shuts it down; host lists the machine's
 // own timings (bench.HostSteps).
-func sshBoot(ctx context.Context, g *globals, img *images.Image) (d time.Duration, guest, host []bench.Step, err error) {
-	cfg := g.vmConfig()
+func sshBoot(ctx context.Context, cfg vm.Config, img *images.Image) (d time.Duration, guest, host []bench.Step, err error) {
 	cfg.Kernel, cfg.Initrd, cfg.HostKey, cfg.ClientKey = img.Kernel, img.Initrd, img.HostKey, img.ClientKey
 	t0 := time.Now()
 	m, err := vm.Start(ctx, cfg)

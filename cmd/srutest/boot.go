@@ -54,7 +54,7 @@ func withMachine(ctx context.Context, g *globals, spec string, fn func(context.C
 	if err != nil {
 		return err
 	}
-	cfg := g.vmConfig()
+	cfg := g.guestConfig(1)
 	cfg.Kernel, cfg.Initrd, cfg.HostKey, cfg.ClientKey = img.Kernel, img.Initrd, img.HostKey, img.ClientKey
 	if lw := g.logw(); lw != nil {
 		cfg.Log = lw

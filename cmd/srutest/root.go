@@ -10,6 +10,7 @@ import (
 
 	"github.com/srutest/srutest/images"
 	"github.com/srutest/srutest/images/ubuntu"
+	"github.com/srutest/srutest/runner"
 	"github.com/srutest/srutest/vm"
 )
 
@@ -59,7 +60,7 @@ Kernel specs (--kernel):
 	pf.StringVar(&g.qemu, "qemu", "qemu-system-x86_64", "QEMU binary")
 	pf.StringVar(&g.kvm, "kvm", envOr("SRUTEST_KVM", "auto"), "use KVM: auto (when /dev/kvm is usable), on, off")
 	pf.IntVar(&g.memoryMB, "memory", 1024, "guest memory in MiB")
-	pf.IntVar(&g.cpus, "cpus", 1, "guest vCPUs")
+	pf.IntVar(&g.cpus, "cpus", 0, "guest vCPUs (default: the host's cores shared among the guests running at once, 1 to 4)")
 	pf.DurationVar(&g.timeout, "boot-timeout", 0, "boot-to-SSH deadline (default: 60s, ×3 under TCG)")
 	pf.StringVar(&g.archive, "archive", os.Getenv("SRUTEST_UBUNTU_ARCHIVE"), "Ubuntu archive or mirror URL for ubuntu: kernels")
 	pf.StringVar(&g.keyring, "keyring", "", "OpenPGP keyring for the Ubuntu archive (default: embedded Ubuntu archive key)")
@@ -121,6 +122,18 @@ func (g *globals) ubuntuResolver() (*ubuntu.Resolver, error) {
 	return ubuntu.NewResolver(opts...)
 }
 
+// vmConfig is the guests' template from the flags; CPUs is 0 unless
+// --cpus was given (the runner then sizes it per run).
 func (g *globals) vmConfig() vm.Config {
 	return vm.Config{QEMU: g.qemu, KVM: g.kvm, MemoryMB: g.memoryMB, CPUs: g.cpus, BootTimeout: g.timeout}
+}
+
+// guestConfig is vmConfig for guests running that many at once, with the
+// vCPUs sized for them unless --cpus was given.
+func (g *globals) guestConfig(guests int) vm.Config {
+	c := g.vmConfig()
+	if c.CPUs < 1 {
+		c.CPUs = runner.GuestCPUs(guests)
+	}
+	return c
 }
