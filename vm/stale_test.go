@@ -63,7 +63,9 @@ func TestKilledOwnerLeavesNothing(t *testing.T) {
 	}
 	parent, pidfile := t.TempDir(), filepath.Join(t.TempDir(), "qemu.pid")
 	owner := exec.Command(os.Args[0], "-test.run=^TestKilledOwnerLeavesNothing$")
-	owner.Env = append(os.Environ(), "VM_TEST_OWNER=1", "VM_TEST_DIR="+parent, "VM_TEST_PIDFILE="+pidfile)
+	// The owner is killed before its own t.TempDir cleanups run: its
+	// temp dirs go under one of ours, which this test removes.
+	owner.Env = append(os.Environ(), "VM_TEST_OWNER=1", "VM_TEST_DIR="+parent, "VM_TEST_PIDFILE="+pidfile, "TMPDIR="+t.TempDir())
 	if err := owner.Start(); err != nil {
 		t.Fatal(err)
 	}
