@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 )
 
 // guestOverheadMiB is what one QEMU process needs beyond its guest RAM
@@ -24,7 +25,12 @@ const maxAutoCPUs = 4
 // ran demo.yaml's five 6.1 cells in 14.3–14.9 s with 2 vCPUs against
 // 19.0–20.3 s with 1; two guests with 2 vCPUs each on the same 2 cores
 // were slower than with 1 each (23.7–24.0 s against 21.2–22.8 s).
-func GuestCPUs(guests int) int { return guestCPUsFor(runtime.NumCPU(), guests) }
+func GuestCPUs(guests int) int { return guestCPUsFor(hostCores(), guests) }
+
+// hostCores is the CPUs this process may use: GOMAXPROCS, which Go sets
+// from the CPU affinity and, in a container, from its cgroup's CPU limit
+// (NumCPU sees every CPU of the node).
+func hostCores() int { return runtime.GOMAXPROCS(0) }
 
 func guestCPUsFor(cores, guests int) int {
 	return min(max(cores/max(guests, 1), 1), maxAutoCPUs)
@@ -33,9 +39,10 @@ func guestCPUsFor(cores, guests int) int {
 // DefaultJobs sizes how many kernels run at once from this host: one per
 // host CPU (a TCG guest keeps one core busy; KVM guests idle, but boots and
 // image builds still want a core each), no more than the available memory
-// holds guests of guestMiB, and at least one.
+// holds guests of guestMiB, and at least one. In a container "host" is its
+// cgroup: CPUs from its CPU limit (hostCores), memory from its memory limit.
 func DefaultJobs(guestMiB int) int {
-	return jobsFor(runtime.NumCPU(), memAvailableMiB(), guestMiB)
+	return jobsFor(hostCores(), memAvailableMiB(), guestMiB)
 }
 
 // jobsFor is DefaultJobs' arithmetic; availMiB ≤ 0 means unknown (no
@@ -48,13 +55,53 @@ func jobsFor(cpus, availMiB, guestMiB int) int {
 	return max(n, 1)
 }
 
-// memAvailableMiB reads MemAvailable from /proc/meminfo (0 if unknown).
+// memAvailableMiB reads MemAvailable from /proc/meminfo (0 if unknown),
+// lowered to what this process's memory cgroup has left below its limit:
+// a container sees the node's /proc/meminfo, and guests sized from that
+// get the container killed at its limit.
 func memAvailableMiB() int {
-	data, err := os.ReadFile("/proc/meminfo")
-	if err != nil {
+	avail := 0
+	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
+		avail = parseMemAvailable(data)
+	}
+	if left := cgroupMemLeftMiB(); left > 0 && (avail <= 0 || left < avail) {
+		avail = left
+	}
+	return avail
+}
+
+// cgroupMemLeftMiB is the limit minus the usage of the memory cgroup this
+// process sees at /sys/fs/cgroup (v2: memory.max, memory.current; v1:
+// memory/memory.limit_in_bytes, memory.usage_in_bytes), 0 with no limit
+// or when unknown.
+func cgroupMemLeftMiB() int {
+	for _, f := range [][2]string{
+		{"/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"},
+		{"/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/memory/memory.usage_in_bytes"},
+	} {
+		limit, err1 := os.ReadFile(f[0])
+		usage, err2 := os.ReadFile(f[1])
+		if err1 == nil && err2 == nil {
+			return parseCgroupMemLeft(string(limit), string(usage))
+		}
+	}
+	return 0
+}
+
+// noMemLimit: cgroup v1 writes "no limit" as a huge page-aligned number
+// (9223372036854771712 on x86-64), v2 as "max".
+const noMemLimit = 1 << 60
+
+func parseCgroupMemLeft(limit, usage string) int {
+	l, err := strconv.ParseInt(strings.TrimSpace(limit), 10, 64)
+	if err != nil || l <= 0 || l >= noMemLimit {
+		return 0 // "max", garbage or no limit
+	}
+	u, err := strconv.ParseInt(strings.TrimSpace(usage), 10, 64)
+	if err != nil || u < 0 {
 		return 0
 	}
-	return parseMemAvailable(data)
+	return int(max(l-u, 1<<20) >> 20) // at least 1 MiB: a limit is there, and it is full
 }
 
 func parseMemAvailable(meminfo []byte) int {

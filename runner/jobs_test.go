@@ -46,6 +46,28 @@ func TestParseMemAvailable(t *testing.T) {
 	}
 }
 
+func TestParseCgroupMemLeft(t *testing.T) {
+	for _, tc := range []struct {
+		limit, usage string
+		want         int
+	}{
+		{"4294967296\n", "1073741824\n", 3072},               // v2, a 4 GiB pod using 1 GiB
+		{"max\n", "1073741824\n", 0},                         // v2, no limit
+		{"9223372036854771712\n", "5972451328\n", 0},         // v1, no limit (this machine)
+		{"4294967296\n", "4294967296\n", 1},                  // full: a limit, nothing left
+		{"4294967296\n", "5000000000\n", 1},                  // over it
+		{"", "1", 0}, {"4294967296", "x", 0}, {"-1", "1", 0}, // garbage
+	} {
+		if got := parseCgroupMemLeft(tc.limit, tc.usage); got != tc.want {
+			t.Errorf("parseCgroupMemLeft(%q, %q) = %d, want %d", tc.limit, tc.usage, got, tc.want)
+		}
+	}
+	// A 4 GiB pod on a 256 GiB node: one 1 GiB guest, not the node's worth.
+	if got := jobsFor(64, parseCgroupMemLeft("4294967296", "1073741824"), 1024); got != 2 {
+		t.Errorf("jobs in a 4 GiB pod using 1 GiB: %d, want 2", got)
+	}
+}
+
 func FuzzParseMemAvailable(f *testing.F) {
 	f.Add([]byte("MemAvailable:   22912344 kB\n"))
 	f.Add([]byte("MemAvailable:\n"))
