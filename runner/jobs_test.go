@@ -86,3 +86,14 @@ func bytesHasMinus(b []byte) bool {
 	}
 	return false
 }
+
+func FuzzParseCgroupMemLeft(f *testing.F) {
+	f.Add("4294967296\n", "1073741824\n")
+	f.Add("max\n", "1\n")
+	f.Add("9223372036854771712", "5972451328")
+	f.Fuzz(func(t *testing.T, limit, usage string) {
+		if got := parseCgroupMemLeft(limit, usage); got < 0 || got > 1<<40 {
+			t.Errorf("parseCgroupMemLeft(%q, %q) = %d", limit, usage, got)
+		}
+	})
+}
