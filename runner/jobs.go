@@ -13,9 +13,9 @@ import (
 // (TCG translation cache, device models, the runner's own buffers).
 const guestOverheadMiB = 512
 
-// maxAutoCPUs caps the vCPUs GuestCPUs gives one guest: five cells at once
-// keep two or three vCPUs busy at most, and every vCPU makes the boot's
-// SMP bring-up longer.
+// maxAutoCPUs caps the vCPUs GuestCPUs gives one guest: a guest runs at
+// most five cells' processes at once (measured here only up to 2 vCPUs),
+// and every vCPU makes the boot's SMP bring-up longer.
 const maxAutoCPUs = 4
 
 // GuestCPUs sizes each guest's vCPUs when guests run at once on this host:

@@ -201,6 +201,9 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 		jobs = 1
 	}
 	if r.VM.CPUs < 1 {
+		// Sized for this run only: a Runner run again (bisect steps)
+		// sizes again.
+		defer func(tmpl vm.Config) { r.VM, r.kernelsAtOnce = tmpl, 0 }(r.VM)
 		booting := 0
 		for _, s := range skips {
 			if s == "" {

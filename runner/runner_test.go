@@ -423,6 +423,9 @@ func TestRunSizesGuestCPUs(t *testing.T) {
 				t.Errorf("%s: a guest booted with %d vCPUs, want %d", tc.name, c, tc.want)
 			}
 		}
+		if r.VM.CPUs != tc.cpus {
+			t.Errorf("%s: the run left VM.CPUs %d, want %d (sized per run)", tc.name, r.VM.CPUs, tc.cpus)
+		}
 	}
 }
 
