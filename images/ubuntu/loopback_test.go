@@ -3,7 +3,9 @@ package ubuntu_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,6 +133,47 @@ func TestPlanTableFallbackAndNoByHash(t *testing.T) {
 	}
 }
 
+// A second Plan on the same signed InRelease reads the plan cache: no
+// index is fetched or read again (the cached indices are gone and the
+// server refuses them), InRelease is still fetched and verified. Another
+// query is another plan.
+func TestPlanCache(t *testing.T) {
+	a, s := loopback(t, ubuntuarchive.Options{})
+	cache := t.TempDir()
+	r := newResolver(t, a, s, ubuntu.WithCacheDir(cache))
+	q := ubuntu.Query{Series: "noble", Pocket: "updates", Flavour: "generic", Meta: "linux-image-virtual"}
+	first, err := r.Plan(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(cache, "ubuntu-index")); err != nil {
+		t.Fatal(err)
+	}
+	s.SetFaults(ubuntuarchive.Fault{Suffix: "Packages.xz", Kind: ubuntuarchive.NotFound}, ubuntuarchive.Fault{Suffix: "Packages.gz", Kind: ubuntuarchive.NotFound},
+		ubuntuarchive.Fault{Suffix: "Packages", Kind: ubuntuarchive.NotFound}, ubuntuarchive.Fault{Suffix: "Contents-amd64.gz", Kind: ubuntuarchive.NotFound})
+	n := len(s.Requests())
+	again, err := r.Plan(context.Background(), q)
+	if err != nil {
+		t.Fatalf("second plan did not come from the cache: %v", err)
+	}
+	if got, want := fmt.Sprint(again.Packages), fmt.Sprint(first.Packages); got != want || again.ExtraReason != first.ExtraReason || again.Signer != first.Signer || again.Signer == "" {
+		t.Errorf("cached plan differs:\n%+v\nwant\n%+v", again, first)
+	}
+	if reqs := s.Requests()[n:]; len(reqs) != 1 || !strings.HasSuffix(reqs[0], "/InRelease") {
+		t.Errorf("second plan requested %v, want only InRelease", reqs)
+	}
+	s.SetFaults()
+	q.Meta = "linux-image-generic"
+	n = len(s.Requests())
+	if _, err := r.Plan(context.Background(), q); err != nil {
+		t.Fatal(err)
+	}
+	if reqs := s.Requests()[n:]; len(reqs) < 2 {
+		t.Errorf("another query was answered from the cache: requests %v", reqs)
+	}
+	assertCacheVerified(t, cache)
+}
+
 func TestByHashFallsBackToPlain(t *testing.T) {
 	a, s := loopback(t, ubuntuarchive.Options{})
 	s.SetFaults(ubuntuarchive.Fault{Suffix: "/by-hash/SHA256/" + sha(t, filepath.Join(a.Root, "dists/noble-updates/main/binary-amd64/Packages.xz")), Kind: ubuntuarchive.NotFound})
@@ -246,11 +289,20 @@ func TestFaults(t *testing.T) {
 }
 
 // assertCacheVerified checks every cached index is named by its SHA256
-// (the replay guard's record of InRelease dates aside).
+// (the replay guard's record of InRelease dates aside) and every cached
+// plan is whole and names its own key.
 func assertCacheVerified(t *testing.T, dir string) {
 	t.Helper()
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() || d.Name() == "release-dates.json" {
+			return nil
+		}
+		if filepath.Base(filepath.Dir(p)) == "plans" {
+			var c struct{ Key string }
+			data, _ := os.ReadFile(p)
+			if json.Unmarshal(data, &c) != nil || c.Key+".json" != d.Name() {
+				t.Errorf("cached plan %s is not whole or not its key's", p)
+			}
 			return nil
 		}
 		if got := sha(t, p); got != d.Name() {

@@ -46,6 +46,10 @@ type Resolution struct {
 	// (".ko", ".ko.zst"); "" for unknown series.
 	ModuleSuffix string
 	Warnings     []string
+
+	// transient: an optional index could not be used this time (the
+	// kernel table decided instead); such a plan is not cached.
+	transient bool
 }
 
 // TotalSize is the sum of the package sizes.
@@ -60,7 +64,7 @@ func (res *Resolution) TotalSize() int64 {
 // Plan resolves q against the archive without downloading any .deb: it
 // fetches and verifies InRelease and the Packages index (and the Contents
 // index, see ContentsMode) and picks the packages.
-func (r *Resolver) Plan(ctx context.Context, q Query) (*Resolution, error) {
+func (r *Resolver) Plan(ctx context.Context, q Query) (_ *Resolution, err error) {
 	if err := q.Validate(); err != nil {
 		return nil, fmt.Errorf("ubuntu query %s: %w", q, err)
 	}
@@ -99,6 +103,18 @@ func (r *Resolver) Plan(ctx context.Context, q Query) (*Resolution, error) {
 	if err := r.checkReleaseDate(ctx, res.Archive, res.Dist, rel.Date); err != nil {
 		return nil, fmt.Errorf("%s/InRelease: %w", distURL, err)
 	}
+	// The same signed InRelease names the same indices: what was picked
+	// from them last time is picked again (plancache.go).
+	key := r.planKey(signed, res)
+	if cached, ok := r.loadPlan(key); ok {
+		cached.Signer = signer
+		return cached, nil
+	}
+	defer func() {
+		if err == nil && !res.transient {
+			r.savePlan(key, res)
+		}
+	}()
 
 	pkgData, err := r.fetchIndex(ctx, f, distURL, rel, "main/binary-amd64/Packages")
 	if err != nil {
@@ -392,6 +408,7 @@ func (r *Resolver) contents(ctx context.Context, f *fetcher, distURL string, rel
 				return nil, false, err
 			}
 			res.Warnings = append(res.Warnings, fmt.Sprintf("optional index %s/%s unusable, using the kernel table instead: %v", res.Dist, name, err))
+			res.transient = true
 			return nil, false, nil
 		}
 		return m, true, nil
