@@ -59,6 +59,15 @@ func pruneResolverFiles(cacheDir string, olderThan time.Duration) ([]Entry, erro
 				if olderThan == 0 || fi.ModTime().Before(cut) {
 					kind = "index"
 				}
+			case filepath.Base(filepath.Dir(p)) == "plans": // ubuntu's plan cache (touched on use)
+				switch {
+				case strings.HasPrefix(name, ".plan-"):
+					if time.Since(fi.ModTime()) > staleAfter {
+						kind = "partial"
+					}
+				case olderThan == 0 || fi.ModTime().Before(cut):
+					kind = "plan"
+				}
 			}
 			if kind == "" {
 				return nil

@@ -32,6 +32,9 @@ func TestPruneResolverFiles(t *testing.T) {
 	file("ubuntu/ubuntu-index/.aaaa.lock", old)
 	held := file("ubuntu/ubuntu-index/.eeee.lock", old)
 	file("ubuntu/release-dates.json", old)
+	file("ubuntu/plans/ffff.json", old)
+	file("ubuntu/plans/9999.json", time.Now())
+	file("ubuntu/plans/.plan-123", old)
 	file("debs/ubuntu/.linux-image.deb.789.partial", old)
 	l, err := flock.Acquire(context.Background(), held)
 	if err != nil {
@@ -54,7 +57,9 @@ func TestPruneResolverFiles(t *testing.T) {
 		"index ubuntu/ubuntu-index/aaaa",
 		"lock ubuntu/ubuntu-index/.aaaa.lock",
 		"partial debs/ubuntu/.linux-image.deb.789.partial",
+		"partial ubuntu/plans/.plan-123",
 		"partial ubuntu/ubuntu-index/.cccc.123.partial",
+		"plan ubuntu/plans/ffff.json",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("removed %q, want %q", got, want)
@@ -65,7 +70,7 @@ func TestPruneResolverFiles(t *testing.T) {
 			break
 		}
 	}
-	for _, keep := range []string{"ubuntu/ubuntu-index/bbbb", "ubuntu/ubuntu-index/.dddd.456.partial", "ubuntu/ubuntu-index/.eeee.lock", "ubuntu/release-dates.json"} {
+	for _, keep := range []string{"ubuntu/ubuntu-index/bbbb", "ubuntu/ubuntu-index/.dddd.456.partial", "ubuntu/ubuntu-index/.eeee.lock", "ubuntu/release-dates.json", "ubuntu/plans/9999.json"} {
 		if _, err := os.Stat(filepath.Join(cache, keep)); err != nil {
 			t.Errorf("pruned %s: %v", keep, err)
 		}

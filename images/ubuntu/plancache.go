@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 )
 
 // The plan cache. Plan's slow part is not the network: on a warm cache the
@@ -68,6 +69,8 @@ func (r *Resolver) loadPlan(key string) (*Resolution, bool) {
 	if err := json.Unmarshal(data, &c); err != nil || c.Key != key || c.Res == nil || len(c.Res.Packages) == 0 {
 		return nil, false
 	}
+	now := time.Now() // last use, for `srutest cache prune --older-than`
+	os.Chtimes(p, now, now)
 	return c.Res, true
 }
 
