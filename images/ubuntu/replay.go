@@ -72,11 +72,21 @@ func (r *Resolver) checkReleaseDate(ctx context.Context, archive, dist string, d
 	if err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(r.CacheDir, "."+releaseDatesFile+".*.tmp")
+	if err := writeFileAtomic(p, "."+releaseDatesFile+".*.tmp", append(b, '\n')); err != nil {
+		return fmt.Errorf("record InRelease date: %w", err)
+	}
+	return nil
+}
+
+// writeFileAtomic writes data to p through a temp file (named by pattern,
+// as for os.CreateTemp) in p's directory and a rename: readers see all of
+// it or nothing, and a failure leaves no temp file.
+func writeFileAtomic(p, pattern string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(p), pattern)
 	if err != nil {
 		return err
 	}
-	_, werr := tmp.Write(append(b, '\n'))
+	_, werr := tmp.Write(data)
 	if cerr := tmp.Close(); werr == nil {
 		werr = cerr
 	}
@@ -85,7 +95,6 @@ func (r *Resolver) checkReleaseDate(ctx context.Context, archive, dist string, d
 	}
 	if werr != nil {
 		os.Remove(tmp.Name())
-		return fmt.Errorf("record InRelease date: %w", werr)
 	}
-	return nil
+	return werr
 }
