@@ -52,7 +52,9 @@ const (
 // each, and a cell's parts that end in a shell builtin (its waits, kill)
 // paid it ~6 times per cell, five cells at once. So a part must not call
 // exit (that would end the script: splitParts then shows the part cut
-// off, code -1), and shell variables it sets are seen by later parts.
+// off, code -1) nor change shell options (a `set -e` would hold for every
+// later part; setup, which uses it, is its own exec), and shell variables
+// it sets are seen by later parts.
 // For the same reason an errFile is left in the work dir (overwritten by
 // the next run, removed with the cell's dir) instead of an rm per part.
 func multiScript(stopOnFail bool, parts ...part) string {
