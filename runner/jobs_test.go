@@ -34,6 +34,15 @@ func TestGuestCPUsFor(t *testing.T) {
 			t.Errorf("guestCPUsFor(%d cores, %d guests) = %d, want %d", tc.cores, tc.guests, got, tc.want)
 		}
 	}
+	// Under TCG every guest gets one vCPU, however many cores are idle.
+	for _, guests := range []int{0, 1, 2, 8} {
+		if got := GuestCPUs(guests, "tcg"); got != 1 {
+			t.Errorf("GuestCPUs(%d, tcg) = %d, want 1", guests, got)
+		}
+	}
+	if got, want := GuestCPUs(1, "kvm"), guestCPUsFor(hostCores(), 1); got != want {
+		t.Errorf("GuestCPUs(1, kvm) = %d, want %d", got, want)
+	}
 }
 
 func TestParseMemAvailable(t *testing.T) {

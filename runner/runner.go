@@ -211,7 +211,7 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 			}
 		}
 		r.kernelsAtOnce = min(jobs, booting)
-		r.VM.CPUs = GuestCPUs(r.kernelsAtOnce)
+		r.VM.CPUs = GuestCPUs(r.kernelsAtOnce, vm.DetectAccel(r.VM.KVM))
 	}
 	run.CPUs = r.VM.CPUs
 	r.logf("== %d kernel(s) at a time, %d vCPU(s) per guest", jobs, r.VM.CPUs)

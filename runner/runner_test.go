@@ -387,7 +387,8 @@ func TestJobsKeepPlanOrder(t *testing.T) {
 }
 
 // VM.CPUs < 1: every guest of the run gets GuestCPUs for the guests that
-// run at once (Jobs, or fewer kernels); an explicit VM.CPUs is kept.
+// run at once (Jobs, or fewer kernels) under KVM, 1 under TCG; an explicit
+// VM.CPUs is kept.
 func TestRunSizesGuestCPUs(t *testing.T) {
 	plan3 := func() *plan.Plan {
 		p := &plan.Plan{Name: "t", Reproducers: []plan.Repro{repro("a", "FAKE-EXIT-0")}}
@@ -398,17 +399,20 @@ func TestRunSizesGuestCPUs(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name          string
+		kvm           string
 		jobs, kernels int
 		cpus, want    int
 	}{
-		{"one kernel", 4, 1, 0, GuestCPUs(1)},
-		{"three kernels, two at a time", 2, 3, 0, GuestCPUs(2)},
-		{"three kernels, one at a time", 1, 3, 0, GuestCPUs(1)},
-		{"--cpus", 2, 3, 3, 3},
+		{"one kernel", "on", 4, 1, 0, GuestCPUs(1, "kvm")},
+		{"three kernels, two at a time", "on", 2, 3, 0, GuestCPUs(2, "kvm")},
+		{"three kernels, one at a time", "on", 1, 3, 0, GuestCPUs(1, "kvm")},
+		{"one kernel under TCG", "off", 4, 1, 0, 1},
+		{"--cpus", "on", 2, 3, 3, 3},
+		{"--cpus under TCG", "off", 2, 3, 3, 3},
 	} {
 		w := &fakeWorld{t: t}
 		r := w.runner(t.TempDir())
-		r.Jobs, r.VM.CPUs = tc.jobs, tc.cpus
+		r.Jobs, r.VM.CPUs, r.VM.KVM = tc.jobs, tc.cpus, tc.kvm
 		p := plan3()
 		p.Kernels = p.Kernels[:tc.kernels]
 		run, err := r.Run(context.Background(), p)

@@ -149,7 +149,7 @@ machine, so they mean the same thing under KVM and TCG.
 			}
 			// The floors boot with the vCPUs the run's guests will have.
 			if vmc.CPUs < 1 {
-				vmc.CPUs = runner.GuestCPUs(min(jobs, len(p.Kernels)))
+				vmc.CPUs = runner.GuestCPUs(min(jobs, len(p.Kernels)), vm.DetectAccel(vmc.KVM))
 			}
 			floors, err := benchFloors(ctx, vmc, b, p)
 			if err != nil {

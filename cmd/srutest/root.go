@@ -60,7 +60,7 @@ Kernel specs (--kernel):
 	pf.StringVar(&g.qemu, "qemu", "qemu-system-x86_64", "QEMU binary")
 	pf.StringVar(&g.kvm, "kvm", envOr("SRUTEST_KVM", "auto"), "use KVM: auto (when /dev/kvm is usable), on, off")
 	pf.IntVar(&g.memoryMB, "memory", 1024, "guest memory in MiB")
-	pf.IntVar(&g.cpus, "cpus", 0, "guest vCPUs (default: the host's cores shared among the guests running at once, 1 to 4)")
+	pf.IntVar(&g.cpus, "cpus", 0, "guest vCPUs (default: 1 under TCG, whose SMP guests can crash patching their own code; under KVM the host's cores shared among the guests running at once, 1 to 4)")
 	pf.DurationVar(&g.timeout, "boot-timeout", 0, "boot-to-SSH deadline (default: 60s, ×3 under TCG)")
 	pf.StringVar(&g.archive, "archive", os.Getenv("SRUTEST_UBUNTU_ARCHIVE"), "Ubuntu archive or mirror URL for ubuntu: kernels")
 	pf.StringVar(&g.keyring, "keyring", "", "OpenPGP keyring for the Ubuntu archive (default: embedded Ubuntu archive key)")
@@ -133,7 +133,7 @@ func (g *globals) vmConfig() vm.Config {
 func (g *globals) guestConfig(guests int) vm.Config {
 	c := g.vmConfig()
 	if c.CPUs < 1 {
-		c.CPUs = runner.GuestCPUs(guests)
+		c.CPUs = runner.GuestCPUs(guests, vm.DetectAccel(c.KVM))
 	}
 	return c
 }
