@@ -90,9 +90,10 @@ test-unit:
 # SRUTEST_E2E_REQUIRED turns "prerequisite missing" skips into failures: in
 # CI the end-to-end path must run. TestRealQEMU boots a real Debian vmlinuz
 # without SSH (marker, panic, deadline, QMP); TestRealDebianKernelsViaApt
-# extracts real kernel packages.
+# extracts real kernel packages. SRUTEST_CACHE_MAX bounds the tests' shared
+# cache (every new srutest binary means new ~40 MB images per kernel).
 test-e2e: build
-	SRUTEST_E2E_REQUIRED=1 SRUTEST_TEST_KERNEL=$$(SRUTEST=$(BIN)/srutest ./scripts/test-kernel.sh) \
+	SRUTEST_CACHE_MAX=$${SRUTEST_CACHE_MAX:-10G} SRUTEST_E2E_REQUIRED=1 SRUTEST_TEST_KERNEL=$$(SRUTEST=$(BIN)/srutest ./scripts/test-kernel.sh) \
 	$(GO) test -count=1 -timeout 40m -run 'E2E|TestRealQEMU|TestRealDebianKernelsViaApt' -v ./e2e/ ./vm/ ./images/...
 
 # Short fuzzing pass over every Fuzz target in the module (FUZZTIME each).

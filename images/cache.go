@@ -217,25 +217,97 @@ func Prune(cacheDir string, olderThan time.Duration) ([]Entry, error) {
 		if e.Kind == "index" || olderThan > 0 && !e.Used.Before(cut) {
 			continue
 		}
-		if e.Kind == "tmp" && time.Since(e.Used) < time.Hour {
-			continue
-		}
-		release, free := holdKbuildEntry(cacheDir, e)
-		if !free {
-			continue // a build is using it
-		}
-		err := removeEntry(cacheDir, e.Dir)
-		release()
+		ok, err := removeUnused(cacheDir, e)
 		if err != nil {
 			errs = append(errs, err)
-			continue
 		}
-		removed = append(removed, e)
+		if ok {
+			removed = append(removed, e)
+		}
 	}
 	more, err := pruneResolverFiles(cacheDir, olderThan)
 	removed = append(removed, more...)
 	errs = append(errs, err)
 	return removed, errors.Join(errs...)
+}
+
+// removeUnused removes entry e unless it may be in use: a tmp dir younger
+// than an hour (a running build's) or a kbuild entry a build holds. It
+// reports whether e is gone.
+func removeUnused(cacheDir string, e Entry) (bool, error) {
+	if e.Kind == "tmp" && time.Since(e.Used) < time.Hour {
+		return false, nil
+	}
+	release, free := holdKbuildEntry(cacheDir, e)
+	if !free {
+		return false, nil // a build is using it
+	}
+	defer release()
+	if err := removeEntry(cacheDir, e.Dir); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// Trim removes the least recently used entries (as Prune removes them)
+// until the cache holds at most max bytes, and returns them with the size
+// left. Entries used within keep stay (a command running now may be about
+// to boot them), so the cache can stay above max; the resolvers' index
+// dirs count toward the size but only Prune (by age) removes their files.
+func Trim(cacheDir string, max int64, keep time.Duration) ([]Entry, int64, error) {
+	ents, err := List(cacheDir)
+	if err != nil {
+		return nil, 0, err
+	}
+	var total int64
+	for _, e := range ents {
+		total += e.Size
+	}
+	var removed []Entry
+	var errs []error
+	cut := time.Now().Add(-keep)
+	for i := len(ents) - 1; i >= 0 && total > max; i-- { // least recently used first
+		e := ents[i]
+		if e.Kind == "index" || !e.Used.Before(cut) {
+			continue
+		}
+		ok, err := removeUnused(cacheDir, e)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if ok {
+			removed = append(removed, e)
+			total -= e.Size
+		}
+	}
+	return removed, total, errors.Join(errs...)
+}
+
+// trimStamp is the file whose mtime records the last TrimIfDue.
+const trimStamp = ".trimmed"
+
+// TrimIfDue runs Trim(cacheDir, max, keep) unless one ran (in any process)
+// within every: sizing the cache walks every file of its build trees
+// (~0.5 s for a few GB of kernel sources), too much for every command.
+// max ≤ 0 disables it. ran reports whether Trim ran.
+func TrimIfDue(cacheDir string, max int64, keep, every time.Duration) (removed []Entry, left int64, ran bool, err error) {
+	if max <= 0 {
+		return nil, 0, false, nil
+	}
+	stamp := filepath.Join(cacheDir, trimStamp)
+	if fi, err := os.Stat(stamp); err == nil && time.Since(fi.ModTime()) < every {
+		return nil, 0, false, nil
+	}
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		return nil, 0, false, err
+	}
+	// Stamp first: processes starting meanwhile skip rather than trim too.
+	if err := os.WriteFile(stamp, nil, 0o644); err != nil {
+		return nil, 0, false, err
+	}
+	touch(stamp)
+	removed, left, err = Trim(cacheDir, max, keep)
+	return removed, left, true, err
 }
 
 func removeEntry(cacheDir, p string) error {

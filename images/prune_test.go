@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,6 +74,66 @@ func TestPruneResolverFiles(t *testing.T) {
 	for _, keep := range []string{"ubuntu/ubuntu-index/bbbb", "ubuntu/ubuntu-index/.dddd.456.partial", "ubuntu/ubuntu-index/.eeee.lock", "ubuntu/release-dates.json", "ubuntu/plans/9999.json"} {
 		if _, err := os.Stat(filepath.Join(cache, keep)); err != nil {
 			t.Errorf("pruned %s: %v", keep, err)
+		}
+	}
+}
+
+// Trim removes least recently used entries until the cache fits, never one
+// used within keep, and counts the resolver dirs without removing them;
+// TrimIfDue runs it at most once per interval (a stamp file's mtime).
+func TestTrim(t *testing.T) {
+	cache := t.TempDir()
+	now := time.Now()
+	entry := func(rel string, size int, age time.Duration) {
+		p := filepath.Join(cache, rel)
+		os.MkdirAll(p, 0o755)
+		os.WriteFile(filepath.Join(p, "blob"), make([]byte, size), 0o644)
+		os.Chtimes(p, now.Add(-age), now.Add(-age))
+	}
+	entry("images/old", 400, 72*time.Hour)
+	entry("kernels/older", 300, 96*time.Hour)
+	entry("images/yesterday", 200, 24*time.Hour)
+	entry("images/now", 500, time.Minute)
+	entry("ubuntu/ubuntu-index", 1000, 200*time.Hour) // counted, not trimmed
+	// 2400 bytes; to fit 1900: older (300) then old (400) go.
+	removed, left, err := Trim(cache, 1900, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range removed {
+		got = append(got, e.Key)
+	}
+	if strings.Join(got, " ") != "older old" || left != 1700 {
+		t.Errorf("Trim to 1900: removed %q, %d left; want [older old], 1700", got, left)
+	}
+	// Nothing unused for an hour is left to remove: over the limit it stays.
+	removed, left, err = Trim(cache, 0, time.Hour)
+	if err != nil || len(removed) != 1 || removed[0].Key != "yesterday" || left != 1500 {
+		t.Errorf("Trim to 0: removed %v, %d left, %v; want [yesterday], 1500", removed, left, err)
+	}
+	if _, err := os.Stat(filepath.Join(cache, "images/now")); err != nil {
+		t.Errorf("an entry used a minute ago was trimmed: %v", err)
+	}
+
+	entry("images/old2", 100, 72*time.Hour)
+	if _, _, ran, err := TrimIfDue(cache, 0, time.Hour, time.Hour); ran || err != nil {
+		t.Errorf("TrimIfDue with no limit ran (%v)", err)
+	}
+	if removed, _, ran, err := TrimIfDue(cache, 10, time.Hour, time.Hour); !ran || err != nil || len(removed) != 1 {
+		t.Errorf("first TrimIfDue: ran %v, removed %v, %v", ran, removed, err)
+	}
+	entry("images/old3", 100, 72*time.Hour)
+	if _, _, ran, _ := TrimIfDue(cache, 10, time.Hour, time.Hour); ran {
+		t.Error("TrimIfDue ran again within its interval")
+	}
+	if _, err := os.Stat(filepath.Join(cache, "images/old3")); err != nil {
+		t.Errorf("trimmed within the interval: %v", err)
+	}
+	ents, _ := List(cache)
+	for _, e := range ents {
+		if e.Key == trimStamp {
+			t.Errorf("the stamp is listed as an entry: %+v", e)
 		}
 	}
 }

@@ -11,6 +11,7 @@
 //	SRUTEST_PAIR            path of the static srutest-pair binary
 //	SRUTEST_UBUNTU_ARCHIVE  Ubuntu archive/mirror URL (default http://archive.ubuntu.com/ubuntu)
 //	SRUTEST_KVM             auto | on | off (default auto)
+//	SRUTEST_CACHE_MAX       default of --cache-max (30G; 0 = no limit)
 package main
 
 import (

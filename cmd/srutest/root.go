@@ -17,6 +17,7 @@ import (
 // globals are the persistent flags shared by every subcommand.
 type globals struct {
 	cacheDir string
+	cacheMax string // --cache-max: a size (parseSize); "0" turns trimming off
 	qemu     string
 	kvm      string
 	memoryMB int
@@ -57,6 +58,7 @@ Kernel specs (--kernel):
 	}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.cacheDir, "cache-dir", images.DefaultCacheDir(), "cache directory (debs, extracted kernels, images)")
+	pf.StringVar(&g.cacheMax, "cache-max", envOr("SRUTEST_CACHE_MAX", "30G"), "keep the cache under this size: commands that build images first remove the least recently used entries (those unused for an hour) beyond it, at most hourly; 0 = no limit")
 	pf.StringVar(&g.qemu, "qemu", "qemu-system-x86_64", "QEMU binary")
 	pf.StringVar(&g.kvm, "kvm", envOr("SRUTEST_KVM", "auto"), "use KVM: auto (when /dev/kvm is usable), on, off")
 	pf.IntVar(&g.memoryMB, "memory", 1024, "guest memory in MiB")
@@ -96,6 +98,9 @@ func (g *globals) builder() (*images.Builder, error) {
 	if err := checkStatic(self); err != nil {
 		return nil, err
 	}
+	if err := g.trimCache(); err != nil {
+		return nil, err
+	}
 	b := &images.Builder{CacheDir: g.cacheDir, Agent: self, Resolvers: map[string]images.Resolver{}}
 	if lw := g.logw(); lw != nil {
 		b.Log = lw
@@ -106,6 +111,33 @@ func (g *globals) builder() (*images.Builder, error) {
 	}
 	b.Resolvers["ubuntu"] = res
 	return b, nil
+}
+
+// trimCache keeps the cache under --cache-max before a command fills it
+// (images.TrimIfDue: at most hourly; entries used in the last hour stay).
+// Failing to remove an entry is reported, not fatal: the command can run.
+func (g *globals) trimCache() error {
+	max, err := parseSize(g.cacheMax)
+	if err != nil {
+		return fmt.Errorf("--cache-max: %w", err)
+	}
+	removed, left, ran, err := images.TrimIfDue(g.cacheDir, max, time.Hour, time.Hour)
+	lw := g.logw()
+	if lw != nil && len(removed) > 0 {
+		var n int64
+		for _, e := range removed {
+			n += e.Size
+		}
+		fmt.Fprintf(lw, "srutest: cache: removed %d least recently used entries (%s) to stay under --cache-max %s; %s left\n",
+			len(removed), humanBytes(n), g.cacheMax, humanBytes(left))
+	}
+	if lw != nil && ran && left > max {
+		fmt.Fprintf(lw, "srutest: cache: %s is over --cache-max %s with entries used in the last hour\n", humanBytes(left), g.cacheMax)
+	}
+	if lw != nil && err != nil {
+		fmt.Fprintf(lw, "srutest: cache: trim: %v\n", err)
+	}
+	return nil
 }
 
 func (g *globals) ubuntuResolver() (*ubuntu.Resolver, error) {
