@@ -57,3 +57,12 @@ func FuzzParseSize(f *testing.F) {
 		}
 	})
 }
+
+func TestFreeBytes(t *testing.T) {
+	if n, ok := freeBytes(t.TempDir()); !ok || n <= 0 {
+		t.Errorf("freeBytes(temp dir) = %d, %v", n, ok)
+	}
+	if _, ok := freeBytes("/nonexistent/srutest"); ok {
+		t.Error("freeBytes of a missing path: ok")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -137,7 +138,26 @@ func (g *globals) trimCache() error {
 	if lw != nil && err != nil {
 		fmt.Fprintf(lw, "srutest: cache: trim: %v\n", err)
 	}
+	if free, ok := freeBytes(g.cacheDir); ok && free < lowDiskBytes {
+		// Said up front: a kernel's debs, tree and image need ~0.5–1 GB,
+		// and running out midway reads as some file's ENOSPC.
+		fmt.Fprintf(os.Stderr, "srutest: cache: only %s free on the file system of %s\n", humanBytes(free), g.cacheDir)
+	}
 	return nil
+}
+
+// lowDiskBytes is the free space below which commands that build images
+// warn: about one kernel's downloads, extracted modules and image.
+const lowDiskBytes = 1 << 30
+
+// freeBytes is the space an unprivileged writer has left on p's file
+// system (false when p cannot be inspected).
+func freeBytes(p string) (int64, bool) {
+	var st syscall.Statfs_t
+	if syscall.Statfs(p, &st) != nil {
+		return 0, false
+	}
+	return int64(st.Bavail) * int64(st.Bsize), true
 }
 
 func (g *globals) ubuntuResolver() (*ubuntu.Resolver, error) {
