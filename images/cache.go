@@ -211,42 +211,41 @@ func Prune(cacheDir string, olderThan time.Duration) ([]Entry, error) {
 		return nil, err
 	}
 	cut := time.Now().Add(-olderThan)
-	var removed []Entry
-	var errs []error
+	var r removal
 	for _, e := range ents {
 		if e.Kind == "index" || olderThan > 0 && !e.Used.Before(cut) {
 			continue
 		}
-		ok, err := removeUnused(cacheDir, e)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		if ok {
-			removed = append(removed, e)
-		}
+		r.remove(cacheDir, e)
 	}
 	more, err := pruneResolverFiles(cacheDir, olderThan)
-	removed = append(removed, more...)
-	errs = append(errs, err)
-	return removed, errors.Join(errs...)
+	return append(r.removed, more...), errors.Join(append(r.errs, err)...)
 }
 
-// removeUnused removes entry e unless it may be in use: a tmp dir younger
-// than an hour (a running build's) or a kbuild entry a build holds. It
-// reports whether e is gone.
-func removeUnused(cacheDir string, e Entry) (bool, error) {
+// removal collects what Prune and Trim removed and failed to remove.
+type removal struct {
+	removed []Entry
+	errs    []error
+}
+
+// remove removes entry e unless it may be in use: a tmp dir younger than
+// an hour (a running build's) or a kbuild entry a build holds. It reports
+// whether e is gone.
+func (r *removal) remove(cacheDir string, e Entry) bool {
 	if e.Kind == "tmp" && time.Since(e.Used) < time.Hour {
-		return false, nil
+		return false
 	}
 	release, free := holdKbuildEntry(cacheDir, e)
 	if !free {
-		return false, nil // a build is using it
+		return false // a build is using it
 	}
 	defer release()
 	if err := removeEntry(cacheDir, e.Dir); err != nil {
-		return false, err
+		r.errs = append(r.errs, err)
+		return false
 	}
-	return true, nil
+	r.removed = append(r.removed, e)
+	return true
 }
 
 // Trim removes the least recently used entries (as Prune removes them)
@@ -263,24 +262,15 @@ func Trim(cacheDir string, max int64, keep time.Duration) ([]Entry, int64, error
 	for _, e := range ents {
 		total += e.Size
 	}
-	var removed []Entry
-	var errs []error
+	var r removal
 	cut := time.Now().Add(-keep)
 	for i := len(ents) - 1; i >= 0 && total > max; i-- { // least recently used first
 		e := ents[i]
-		if e.Kind == "index" || !e.Used.Before(cut) {
-			continue
-		}
-		ok, err := removeUnused(cacheDir, e)
-		if err != nil {
-			errs = append(errs, err)
-		}
-		if ok {
-			removed = append(removed, e)
+		if e.Kind != "index" && e.Used.Before(cut) && r.remove(cacheDir, e) {
 			total -= e.Size
 		}
 	}
-	return removed, total, errors.Join(errs...)
+	return r.removed, total, errors.Join(r.errs...)
 }
 
 // trimStamp is the file whose mtime records the last TrimIfDue.
