@@ -266,11 +266,21 @@ func Trim(cacheDir string, max int64, keep time.Duration) ([]Entry, int64, error
 	cut := time.Now().Add(-keep)
 	for i := len(ents) - 1; i >= 0 && total > max; i-- { // least recently used first
 		e := ents[i]
-		if e.Kind != "index" && e.Used.Before(cut) && r.remove(cacheDir, e) {
+		if e.Kind == "index" || !e.Used.Before(cut) || usedSince(e.Dir, cut) {
+			continue // usedSince: a command may have hit it since List
+		}
+		if r.remove(cacheDir, e) {
 			total -= e.Size
 		}
 	}
 	return r.removed, total, errors.Join(r.errs...)
+}
+
+// usedSince reports whether p was used (touched) at or after t, or is
+// gone.
+func usedSince(p string, t time.Time) bool {
+	fi, err := os.Stat(p)
+	return err != nil || !fi.ModTime().Before(t)
 }
 
 // trimStamp is the file whose mtime records the last TrimIfDue.

@@ -116,7 +116,16 @@ func TestTrim(t *testing.T) {
 		t.Errorf("an entry used a minute ago was trimmed: %v", err)
 	}
 
+	// Trim checks each candidate's last use again just before removing it.
+	hourAgo := now.Add(-time.Hour)
+	if !usedSince(filepath.Join(cache, "images/now"), hourAgo) || !usedSince(filepath.Join(cache, "images/gone"), hourAgo) {
+		t.Error("usedSince: an entry used a minute ago, or a missing one, reads as unused")
+	}
+
 	entry("images/old2", 100, 72*time.Hour)
+	if usedSince(filepath.Join(cache, "images/old2"), hourAgo) {
+		t.Error("usedSince: an entry unused for 3 days reads as used")
+	}
 	if _, _, ran, err := TrimIfDue(cache, 0, time.Hour, time.Hour); ran || err != nil {
 		t.Errorf("TrimIfDue with no limit ran (%v)", err)
 	}
