@@ -100,6 +100,7 @@ type Runner struct {
 	// kernelsAtOnce is what Run sized VM.CPUs for (0: --cpus was given);
 	// selftest suites that run several guests per kernel size theirs anew.
 	kernelsAtOnce int
+	accel         string // the run's accelerator (report.Run.Accel), with kernelsAtOnce
 	// Resolve, when set, says what an archive spec resolves to without
 	// downloading kernels (ErrNotArchive for other specs). The runner uses
 	// it before anything boots: to skip a kernel that is not newer than
@@ -203,15 +204,15 @@ func (r *Runner) Run(ctx context.Context, p *plan.Plan) (*report.Run, error) {
 	if r.VM.CPUs < 1 {
 		// Sized for this run only: a Runner run again (bisect steps)
 		// sizes again.
-		defer func(tmpl vm.Config) { r.VM, r.kernelsAtOnce = tmpl, 0 }(r.VM)
+		defer func(tmpl vm.Config) { r.VM, r.kernelsAtOnce, r.accel = tmpl, 0, "" }(r.VM)
 		booting := 0
 		for _, s := range skips {
 			if s == "" {
 				booting++
 			}
 		}
-		r.kernelsAtOnce = min(jobs, booting)
-		r.VM.CPUs = GuestCPUs(r.kernelsAtOnce, vm.DetectAccel(r.VM.KVM))
+		r.kernelsAtOnce, r.accel = min(jobs, booting), run.Accel
+		r.VM.CPUs = GuestCPUs(r.kernelsAtOnce, r.accel)
 	}
 	run.CPUs = r.VM.CPUs
 	r.logf("== %d kernel(s) at a time, %d vCPU(s) per guest", jobs, r.VM.CPUs)

@@ -204,7 +204,7 @@ func (r *Runner) runSelftests(ctx context.Context, k plan.Kernel, items []plan.I
 	// among them too (unless --cpus was given).
 	cpus := 0
 	if r.kernelsAtOnce > 0 && jobs > 1 {
-		cpus = GuestCPUs(r.kernelsAtOnce*jobs, vm.DetectAccel(r.VM.KVM))
+		cpus = GuestCPUs(r.kernelsAtOnce*jobs, r.accel)
 	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, jobs)
